@@ -1,0 +1,325 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/eventual-go/eventual"
+)
+
+func testDeleteStream(t *testing.T, b Backend) {
+	s := b.open(t)
+	ctx := testContext(t)
+	mustAppend(t, s, "doomed", eventual.NoStream, evs("e", 3)...)
+	mustAppend(t, s, "bystander", eventual.NoStream, ev("e", 1))
+
+	if err := s.DeleteStream(ctx, "never", eventual.Any); !errors.Is(err, eventual.ErrStreamNotFound) {
+		t.Fatalf("delete of a missing stream: %v, want ErrStreamNotFound", err)
+	}
+	var ce *eventual.ConflictError
+	if err := s.DeleteStream(ctx, "doomed", eventual.Exact(2)); !errors.As(err, &ce) || ce.Actual != 3 {
+		t.Fatalf("delete with a stale version: %v, want a conflict at version 3", err)
+	}
+	if err := s.DeleteStream(ctx, "doomed", eventual.Exact(3)); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	info, err := s.StreamInfo(ctx, "doomed")
+	if err != nil || !info.Deleted || info.Version != 3 {
+		t.Fatalf("StreamInfo after delete = %+v, %v; want deleted at version 3", info, err)
+	}
+	if _, err := s.Append(ctx, "doomed", eventual.Any, ev("e", 4)); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("append to a deleted stream: %v, want ErrStreamDeleted", err)
+	}
+	if _, err := s.AppendMulti(ctx,
+		eventual.AppendRequest{StreamID: "fresh", Events: evs("e", 1)},
+		eventual.AppendRequest{StreamID: "doomed", Events: evs("e", 1)},
+	); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("multi-append touching a deleted stream: %v, want ErrStreamDeleted", err)
+	}
+	if _, err := s.StreamInfo(ctx, "fresh"); !errors.Is(err, eventual.ErrStreamNotFound) {
+		t.Fatalf("refused multi-append created a stream: %v", err)
+	}
+	if _, err := eventual.Collect(s.ReadStream(ctx, "doomed", eventual.ReadStreamOptions{})); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("read of a deleted stream: %v, want ErrStreamDeleted", err)
+	}
+	if err := s.TruncateStream(ctx, "doomed", 2); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("truncate of a deleted stream: %v, want ErrStreamDeleted", err)
+	}
+	if err := s.DeleteStream(ctx, "doomed", eventual.Exact(1)); err != nil {
+		t.Fatalf("deleting a deleted stream again: %v, want nil", err)
+	}
+	if n := len(readAll(t, s, eventual.ReadAllOptions{Filter: eventual.Filter{StreamPrefix: "doomed"}})); n != 3 {
+		t.Fatalf("the global log holds %d events of the deleted stream, want all 3", n)
+	}
+	mustAppend(t, s, "bystander", eventual.Exact(1), ev("e", 2))
+}
+
+func testTruncateStream(t *testing.T, b Backend) {
+	s := b.open(t)
+	ctx := testContext(t)
+	mustAppend(t, s, "trunc", eventual.NoStream, evs("e", 10)...)
+	mustAppend(t, s, "other", eventual.NoStream, evs("o", 2)...)
+
+	if err := s.TruncateStream(ctx, "never", 2); !errors.Is(err, eventual.ErrStreamNotFound) {
+		t.Fatalf("truncate of a missing stream: %v, want ErrStreamNotFound", err)
+	}
+	if err := s.TruncateStream(ctx, "trunc", 4); err != nil {
+		t.Fatalf("truncate: %v", err)
+	}
+	if got := versions(readStream(t, s, "trunc", eventual.ReadStreamOptions{})); !equalU64(got, seq(4, 10)) {
+		t.Fatalf("versions after truncation = %v, want 4..10", got)
+	}
+	if got := versions(readStream(t, s, "trunc", eventual.ReadStreamOptions{Direction: eventual.Backward})); !equalU64(got, reverse(seq(4, 10))) {
+		t.Fatalf("versions backward after truncation = %v, want 10..4", got)
+	}
+	if info, err := s.StreamInfo(ctx, "trunc"); err != nil || info.FirstVersion != 4 || info.Version != 10 {
+		t.Fatalf("StreamInfo = %+v, %v; want first 4, version 10", info, err)
+	}
+	if got := versions(readAll(t, s, eventual.ReadAllOptions{Filter: eventual.Filter{StreamPrefix: "trunc"}})); !equalU64(got, seq(4, 10)) {
+		t.Fatalf("global log holds versions %v of the stream, want 4..10", got)
+	}
+	sub := subscribe(t, s, eventual.SubscribeOptions{})
+	if got := sub.take(t, 9); got[0].Version != 4 {
+		t.Fatalf("subscription starts with version %d, want 4", got[0].Version)
+	}
+
+	// Versions go on after a truncation.
+	if res := mustAppend(t, s, "trunc", eventual.Exact(10), ev("e", 11)); res.LastVersion != 11 {
+		t.Fatalf("append after truncation landed at %d, want 11", res.LastVersion)
+	}
+	if err := s.TruncateStream(ctx, "trunc", 2); err != nil {
+		t.Fatalf("truncating less than before: %v, want nil", err)
+	}
+	if err := s.TruncateStream(ctx, "trunc", 13); !errors.Is(err, eventual.ErrInvalidArgument) {
+		t.Fatalf("truncating beyond the next version: %v, want ErrInvalidArgument", err)
+	}
+	if err := s.TruncateStream(ctx, "trunc", 12); err != nil {
+		t.Fatalf("truncating everything: %v", err)
+	}
+	if got := readStream(t, s, "trunc", eventual.ReadStreamOptions{}); len(got) != 0 {
+		t.Fatalf("fully truncated stream reads %d events", len(got))
+	}
+	if info, err := s.StreamInfo(ctx, "trunc"); err != nil || info.FirstVersion != 12 || info.Version != 11 {
+		t.Fatalf("StreamInfo = %+v, %v; want first 12, version 11", info, err)
+	}
+	mustAppend(t, s, "trunc", eventual.Exact(11), ev("e", 12))
+	if got := versions(readStream(t, s, "trunc", eventual.ReadStreamOptions{Direction: eventual.Backward})); !equalU64(got, []uint64{12}) {
+		t.Fatalf("versions = %v, want [12]", got)
+	}
+	if n := len(readStream(t, s, "other", eventual.ReadStreamOptions{})); n != 2 {
+		t.Fatalf("truncation touched another stream: it has %d events", n)
+	}
+}
+
+func testTransactions(t *testing.T, b Backend) {
+	s, ok := b.open(t).(eventual.TxStore)
+	if !ok {
+		t.Log("the backend is not an eventual.TxStore: nothing to test")
+		return
+	}
+	ctx := testContext(t)
+	sub := subscribe(t, s, eventual.SubscribeOptions{})
+
+	t.Run("commit", func(t *testing.T) {
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			if _, err := tx.Append(ctx, "tx-a", eventual.NoStream, evs("a", 2)...); err != nil {
+				return err
+			}
+			res, err := tx.AppendMulti(ctx,
+				eventual.AppendRequest{StreamID: "tx-a", Expected: eventual.Exact(2), Events: evs("a", 1)},
+				eventual.AppendRequest{StreamID: "tx-b", Expected: eventual.NoStream, Events: evs("b", 1)})
+			if err != nil {
+				return err
+			}
+			if res[0].LastVersion != 3 {
+				return fmt.Errorf("second append in the tx landed at %d, want 3", res[0].LastVersion)
+			}
+			// The transaction sees its own writes; others do not.
+			if info, err := tx.StreamInfo(ctx, "tx-a"); err != nil || info.Version != 3 {
+				return fmt.Errorf("tx StreamInfo = %+v, %v; want version 3", info, err)
+			}
+			if got, err := eventual.Collect(tx.ReadStream(ctx, "tx-a", eventual.ReadStreamOptions{})); err != nil || len(got) != 3 {
+				return fmt.Errorf("tx ReadStream = %d events, %v; want 3", len(got), err)
+			}
+			if _, err := s.StreamInfo(ctx, "tx-a"); !errors.Is(err, eventual.ErrStreamNotFound) {
+				return fmt.Errorf("an uncommitted stream is visible outside the tx: %v", err)
+			}
+			sub.quiet(t)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sub.take(t, 4); got[3].StreamID != "tx-b" {
+			t.Fatalf("after commit the subscription got %q last, want tx-b", got[3].StreamID)
+		}
+		if info, err := s.StreamInfo(ctx, "tx-a"); err != nil || info.Version != 3 {
+			t.Fatalf("StreamInfo after commit = %+v, %v", info, err)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		headBefore := head(t, s)
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			if _, err := tx.Append(ctx, "tx-c", eventual.NoStream, evs("c", 2)...); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want fn's error", err)
+		}
+		if _, err := s.StreamInfo(ctx, "tx-c"); !errors.Is(err, eventual.ErrStreamNotFound) {
+			t.Fatalf("rolled back stream exists: %v", err)
+		}
+		if h := head(t, s); h != headBefore {
+			t.Fatalf("rollback moved the head from %d to %d", headBefore, h)
+		}
+		sub.quiet(t)
+		// The store goes on normally, and a rolled back stream can be
+		// created again.
+		mustAppend(t, s, "tx-c", eventual.NoStream, ev("c", 1))
+		sub.take(t, 1)
+	})
+
+	t.Run("conflict inside", func(t *testing.T) {
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			_, err := tx.Append(ctx, "tx-a", eventual.Exact(1), ev("a", 9))
+			return err
+		})
+		if !errors.Is(err, eventual.ErrConflict) {
+			t.Fatalf("InTx = %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("sql", func(t *testing.T) {
+		var dialect eventual.Dialect
+		_ = s.InTx(ctx, func(tx eventual.Tx) error { dialect = tx.Dialect(); return nil })
+		if dialect == eventual.DialectMemory {
+			err := s.InTx(ctx, func(tx eventual.Tx) error {
+				_, err := tx.Exec(ctx, "SELECT 1")
+				return err
+			})
+			if !errors.Is(err, eventual.ErrUnsupported) {
+				t.Fatalf("SQL on the memory store: %v, want ErrUnsupported", err)
+			}
+			return
+		}
+		table := fmt.Sprintf("storetest_rows_%d", rand.Uint64()%1e12)
+		exec := func(tx eventual.Tx, q string, args ...any) {
+			t.Helper()
+			if _, err := tx.Exec(ctx, q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		t.Cleanup(func() {
+			_ = s.InTx(context.Background(), func(tx eventual.Tx) error {
+				_, err := tx.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
+				return err
+			})
+		})
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			exec(tx, "CREATE TABLE "+table+" (id TEXT PRIMARY KEY, n BIGINT NOT NULL)")
+			exec(tx, "INSERT INTO "+table+" (id, n) VALUES ($1, $2)", "kept", 1)
+			_, err := tx.Append(ctx, "tx-sql", eventual.NoStream, ev("sql", 1))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err = s.InTx(ctx, func(tx eventual.Tx) error {
+			exec(tx, "INSERT INTO "+table+" (id, n) VALUES ($1, $2)", "lost", 2)
+			if _, err := tx.Append(ctx, "tx-sql", eventual.Exact(1), ev("sql", 2)); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want fn's error", err)
+		}
+		err = s.InTx(ctx, func(tx eventual.Tx) error {
+			var n int64
+			// Placeholders out of order and used twice.
+			if err := tx.QueryRow(ctx, "SELECT n FROM "+table+" WHERE n = $2 AND id = $1 AND $2 = n", "kept", 1).Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("committed row: %d, %v", n, err)
+			}
+			if err := tx.QueryRow(ctx, "SELECT n FROM "+table+" WHERE id = $1", "lost").Scan(&n); !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("rolled back row: %v, want sql.ErrNoRows", err)
+			}
+			rows, err := tx.Query(ctx, "SELECT id FROM "+table+" ORDER BY id")
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var ids []string
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if fmt.Sprint(ids) != "[kept]" {
+				return fmt.Errorf("rows = %v, want [kept]", ids)
+			}
+			if _, err := tx.Exec(ctx, "THIS IS NOT SQL"); err == nil {
+				return errors.New("bad SQL returned no error")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, err := s.StreamInfo(ctx, "tx-sql"); err != nil || info.Version != 1 {
+			t.Fatalf("tx-sql = %+v, %v; want version 1", info, err)
+		}
+	})
+}
+
+func testClose(t *testing.T, b Backend) {
+	s := b.New(t, Options{MaxEventSize: DefaultMaxEventSize})
+	ctx := testContext(t)
+	mustAppend(t, s, "c", eventual.NoStream, ev("e", 1))
+	ended := make(chan error, 1)
+	go func() {
+		var last error
+		for _, err := range s.Subscribe(ctx, eventual.SubscribeOptions{}) {
+			last = err
+		}
+		ended <- last
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := s.Append(ctx, "c", eventual.Any, ev("e", 2)); !errors.Is(err, eventual.ErrClosed) {
+		t.Fatalf("Append after Close: %v, want ErrClosed", err)
+	}
+	if _, err := eventual.Collect(s.ReadAll(ctx, eventual.ReadAllOptions{})); !errors.Is(err, eventual.ErrClosed) {
+		t.Fatalf("ReadAll after Close: %v, want ErrClosed", err)
+	}
+	if _, err := s.StreamInfo(ctx, "c"); !errors.Is(err, eventual.ErrClosed) {
+		t.Fatalf("StreamInfo after Close: %v, want ErrClosed", err)
+	}
+	select {
+	case err := <-ended:
+		if !errors.Is(err, eventual.ErrClosed) {
+			t.Fatalf("subscription ended with %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("subscription did not end when the store closed")
+	}
+}
