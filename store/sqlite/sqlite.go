@@ -1,0 +1,277 @@
+// Package sqlite is the embedded event store: one SQLite file in WAL mode,
+// durable by default, with group commit on the write path. It is the
+// default backend of the toolkit and passes the conformance suite in
+// store/storetest.
+//
+//	store, err := sqlite.Open(ctx, "data/events.db")
+//	if err != nil { … }
+//	defer store.Close()
+//
+// Appends from many goroutines are queued and written together, one
+// transaction and one flush for many appends; an append that conflicts fails
+// alone. Writes are serialized by SQLite's single writer, so positions follow
+// commit order. Several processes may open the same file: they take turns
+// at the write lock (see WithBusyTimeout) and wake each other's
+// subscriptions within the poll interval (see WithPollInterval).
+//
+// Store implements eventual.TxStore: InTx runs the caller's SQL and appends
+// in one transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/pressly/goose/v3"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/wake"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationTable records which of the embedded migrations were applied.
+const migrationTable = "eventual_migrations"
+
+// Store is the SQLite event store. Create it with Open.
+type Store struct {
+	path string
+	opts options
+
+	w *sql.DB // the one writer connection
+	r *sql.DB // reader connections
+
+	wmu       sync.Mutex // serializes this process's write transactions
+	committer *groupcommit.Committer
+	signal    wake.Signal
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	stop      chan struct{} // closed by Close; ends the watcher
+	watchOnce sync.Once
+	watchDone chan struct{}
+}
+
+var (
+	_ eventual.Store   = (*Store)(nil)
+	_ eventual.TxStore = (*Store)(nil)
+)
+
+// Open opens (creating if needed) the event store in the SQLite file at
+// path, creating its directory too, and applies the schema migrations
+// unless WithoutMigrations is given.
+//
+// Errors: eventual.ErrInvalidArgument for an empty path or a bad option;
+// the error of the file system or SQLite otherwise.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if path == "" {
+		return nil, invalidOption("empty database path")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create directory of %s: %w", path, err)
+		}
+	}
+	s := &Store{path: path, opts: o, stop: make(chan struct{}), watchDone: make(chan struct{})}
+	params := url.Values{
+		"_journal_mode": {"WAL"},
+		"_synchronous":  {string(o.synchronous)},
+		"_busy_timeout": {fmt.Sprint(o.busyTimeout.Milliseconds())},
+		"_txlock":       {"immediate"},
+	}
+	checkpoint := fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", o.checkpointPages)
+	s.w = sql.OpenDB(connector{dsn: dsn(path, params), init: []string{checkpoint}})
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	params.Set("_query_only", "1")
+	s.r = sql.OpenDB(connector{dsn: dsn(path, params)})
+	s.r.SetMaxOpenConns(o.readers)
+	s.r.SetMaxIdleConns(o.readers)
+	if err := s.w.PingContext(ctx); err != nil {
+		s.closeDBs()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if o.migrate {
+		if err := s.Migrate(ctx); err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+	}
+	s.committer = groupcommit.New(s.commitBatch, 1, o.maxBatchEvents)
+	return s, nil
+}
+
+// Migrate applies the embedded schema migrations that the database lacks.
+// Open calls it unless WithoutMigrations was given.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, sub,
+		goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: apply migrations to %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// DB returns the store's reader pool, for read-only queries of the
+// caller's own tables in the same file. Write through InTx.
+func (s *Store) DB() *sql.DB { return s.r }
+
+// Close implements eventual.Store: it finishes the appends already taken,
+// ends subscriptions with eventual.ErrClosed and closes the database.
+func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		if s.committer != nil {
+			s.committer.Close()
+		}
+		close(s.stop)
+		s.watchOnce.Do(func() { close(s.watchDone) }) // no watcher started
+		<-s.watchDone
+		s.wmu.Lock() // wait for a transaction in progress
+		s.wmu.Unlock()
+		s.signal.Notify()
+		err = s.closeDBs()
+	})
+	return err
+}
+
+func (s *Store) closeDBs() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// checkOpen returns eventual.ErrClosed after Close.
+func (s *Store) checkOpen() error {
+	if s.closed.Load() {
+		return eventual.ErrClosed
+	}
+	return nil
+}
+
+// wrapErr turns the error of a database call into the store's error:
+// eventual.ErrClosed once closed, ctx's error when it ended.
+func (s *Store) wrapErr(ctx context.Context, err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.closed.Load():
+		return eventual.ErrClosed
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", what, err)
+}
+
+// watch wakes subscriptions when another connection (another process)
+// commits: it polls PRAGMA data_version, which changes on every commit made
+// through any other connection.
+func (s *Store) watch() {
+	defer close(s.watchDone)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	var last int64 = -1
+	t := time.NewTicker(s.opts.pollInterval)
+	defer t.Stop()
+	for {
+		var v int64
+		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil {
+			if last >= 0 && v != last {
+				s.signal.Notify()
+			}
+			last = v
+		}
+		select {
+		case <-t.C:
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// startWatch starts the watcher once, on the first subscription.
+func (s *Store) startWatch() {
+	s.watchOnce.Do(func() {
+		if s.closed.Load() {
+			close(s.watchDone)
+			return
+		}
+		go s.watch()
+	})
+}
+
+// dsn builds a file: URI for path with the driver's parameters.
+func dsn(path string, params url.Values) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + escaped + "?" + params.Encode()
+}
+
+// connector opens SQLite connections without registering a global driver
+// name, running init statements on each new connection.
+type connector struct {
+	dsn  string
+	init []string
+}
+
+var sqliteDriver = &sqlite3.SQLiteDriver{}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := sqliteDriver.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range c.init {
+		if _, err := conn.(*sqlite3.SQLiteConn).Exec(q, nil); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return conn, nil
+}
+
+func (c connector) Driver() driver.Driver { return sqliteDriver }
+
+// isUniqueViolation reports whether err is SQLite's unique constraint error.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}

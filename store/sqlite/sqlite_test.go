@@ -1,0 +1,31 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/sqlite"
+	"github.com/eventual-go/eventual/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		New: func(t *testing.T, o storetest.Options) eventual.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.WithMaxEventSize(o.MaxEventSize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		},
+		Share: func(t *testing.T, s eventual.Store) eventual.Store {
+			s2, err := sqlite.Open(context.Background(), s.(*sqlite.Store).Path(), sqlite.WithMaxEventSize(storetest.DefaultMaxEventSize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s2
+		},
+		Short: testing.Short() || raceEnabled,
+	})
+}

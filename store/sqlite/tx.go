@@ -1,0 +1,218 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/eventual-go/eventual"
+)
+
+// InTx implements eventual.TxStore. The transaction holds the database's
+// single writer until fn returns: inside fn, append through tx, never
+// through the Store, which would wait for the transaction to end.
+func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var appended bool
+	err := s.writeTx(ctx, func(stx *sql.Tx) error {
+		t := &tx{s: s, tx: stx}
+		err := fn(t)
+		appended = t.appended
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if appended {
+		s.signal.Notify()
+	}
+	return nil
+}
+
+// tx is a write transaction handed to InTx's fn.
+type tx struct {
+	s        *Store
+	tx       *sql.Tx
+	appended bool
+}
+
+var _ eventual.Tx = (*tx)(nil)
+
+func (t *tx) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
+	res, err := t.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
+	if err != nil {
+		return eventual.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest) ([]eventual.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	appends, err := eventual.PrepareAppend(appends, t.s.opts.maxEventSize)
+	if err != nil {
+		return nil, err
+	}
+	w, err := t.s.newBatchWriter(ctx, t.tx)
+	if err != nil {
+		return nil, t.s.wrapErr(ctx, err, "append")
+	}
+	res, reqErr, fatal := w.appendRequest(appends, false)
+	if fatal == nil && reqErr == nil {
+		fatal = w.flush()
+	}
+	if fatal != nil {
+		return nil, t.s.wrapErr(ctx, fatal, "append")
+	}
+	if reqErr != nil {
+		return nil, reqErr
+	}
+	t.appended = true
+	return res, nil
+}
+
+func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
+	return t.s.readStream(ctx, t.tx, streamID, opts)
+}
+
+func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamInfo, error) {
+	return t.s.publicStreamInfo(ctx, t.tx, streamID)
+}
+
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	r, err := t.tx.ExecContext(ctx, rebind(query), args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+func (t *tx) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
+	return t.tx.QueryContext(ctx, rebind(query), args...)
+}
+
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
+	return t.tx.QueryRowContext(ctx, rebind(query), args...)
+}
+
+func (t *tx) Dialect() eventual.Dialect { return eventual.DialectSQLite }
+
+// rebind rewrites PostgreSQL-style placeholders ($1, $2, …) into SQLite's
+// numbered ones (?1, ?2, …), which bind by number in any order and any
+// number of times. ($1 would be a named parameter in SQLite, bound by order
+// of first appearance.) Text inside quotes and comments is left alone.
+func rebind(query string) string {
+	if !strings.Contains(query, "$") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query))
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`' || c == '[':
+			end := c
+			if c == '[' {
+				end = ']'
+			}
+			j := strings.IndexByte(query[i+1:], end)
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j+2])
+			i += j + 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i - 1
+			}
+			b.WriteString(query[i : i+j+1])
+			i += j
+		case c == '/' && strings.HasPrefix(query[i:], "/*"):
+			j := strings.Index(query[i+2:], "*/")
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j+4])
+			i += j + 3
+		case c == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9':
+			b.WriteByte('?')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// DeleteStream implements eventual.Store.
+func (s *Store) DeleteStream(ctx context.Context, streamID string, expected eventual.ExpectedVersion) error {
+	return s.changeStream(ctx, streamID, func(stx *sql.Tx, st storedStream) error {
+		if st.deleted {
+			return nil
+		}
+		if !expected.Check(st.version, true) {
+			return &eventual.ConflictError{StreamID: streamID, Expected: expected, Actual: st.version, Exists: true}
+		}
+		_, err := stx.ExecContext(ctx, "UPDATE streams SET deleted_at = ? WHERE stream_no = ?", s.opts.now().UnixMicro(), st.no)
+		return err
+	})
+}
+
+// TruncateStream implements eventual.Store.
+func (s *Store) TruncateStream(ctx context.Context, streamID string, before uint64) error {
+	return s.changeStream(ctx, streamID, func(stx *sql.Tx, st storedStream) error {
+		switch {
+		case st.deleted:
+			return fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
+		case before > st.version+1:
+			return fmt.Errorf("%w: cannot truncate stream %q before version %d: its head is %d", eventual.ErrInvalidArgument, streamID, before, st.version)
+		case before <= st.first:
+			return nil
+		}
+		if _, err := stx.ExecContext(ctx, "DELETE FROM events WHERE stream_no = ? AND version < ?", st.no, before); err != nil {
+			return err
+		}
+		_, err := stx.ExecContext(ctx, "UPDATE streams SET first_version = ? WHERE stream_no = ?", before, st.no)
+		return err
+	})
+}
+
+// changeStream runs change on a stream's row in a write transaction.
+func (s *Store) changeStream(ctx context.Context, streamID string, change func(*sql.Tx, storedStream) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := eventual.ValidateStreamID(streamID); err != nil {
+		return err
+	}
+	err := s.writeTx(ctx, func(stx *sql.Tx) error {
+		st, err := s.streamInfo(ctx, stx, streamID)
+		if err != nil {
+			return err
+		}
+		return change(stx, st)
+	})
+	if err == nil || isStoreError(err) {
+		return err
+	}
+	return s.wrapErr(ctx, err, "change stream")
+}
+
+// isStoreError reports whether err is one of the store's own errors, to
+// return as it is.
+func isStoreError(err error) bool {
+	for _, target := range []error{eventual.ErrConflict, eventual.ErrStreamNotFound, eventual.ErrStreamDeleted, eventual.ErrInvalidArgument, eventual.ErrClosed} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
