@@ -272,13 +272,22 @@ func testTransactions(t *testing.T, b Backend) {
 			if fmt.Sprint(ids) != "[kept]" {
 				return fmt.Errorf("rows = %v, want [kept]", ids)
 			}
-			if _, err := tx.Exec(ctx, "THIS IS NOT SQL"); err == nil {
-				return errors.New("bad SQL returned no error")
-			}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// A failing statement fails the transaction (on PostgreSQL it
+		// aborts it): nothing of it is kept.
+		err = s.InTx(ctx, func(tx eventual.Tx) error {
+			if _, err := tx.Append(ctx, "tx-sql", eventual.Exact(1), ev("sql", 3)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "THIS IS NOT SQL")
+			return err
+		})
+		if err == nil {
+			t.Fatal("bad SQL returned no error")
 		}
 		if info, err := s.StreamInfo(ctx, "tx-sql"); err != nil || info.Version != 1 {
 			t.Fatalf("tx-sql = %+v, %v; want version 1", info, err)

@@ -1,0 +1,410 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/internal/decide"
+	"github.com/eventual-go/eventual/store/internal/groupcommit"
+)
+
+// Append implements eventual.Store.
+func (s *Store) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
+	res, err := s.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
+	if err != nil {
+		return eventual.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendMulti implements eventual.Store.
+func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest) ([]eventual.AppendResult, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	appends, err := eventual.PrepareAppend(appends, s.opts.maxEventSize)
+	if err != nil {
+		return nil, err
+	}
+	return s.committer.Do(ctx, appends)
+}
+
+// commitBatch is the group commit: one transaction for a batch of requests.
+func (s *Store) commitBatch(ctx context.Context, batch []*groupcommit.Request) {
+	err := s.commitOn(ctx, batch)
+	if err != nil {
+		err = s.wrapErr(ctx, err, "append")
+		for _, r := range batch {
+			if r.Err == nil {
+				r.Results, r.Err = nil, err
+			}
+		}
+		return
+	}
+	s.signal.Notify()
+}
+
+func (s *Store) commitOn(ctx context.Context, batch []*groupcommit.Request) error {
+	conn, err := s.writers.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	w := &batchWriter{s: s, q: conn, ownTx: true, lock: true}
+	retry, err := w.write(ctx, batch)
+	if retry {
+		// An event ID was stored already: decide again, knowing where
+		// every event ID of the batch is stored.
+		w.lookupAll = true
+		_, err = w.write(ctx, batch)
+	}
+	return err
+}
+
+// batchWriter writes appends in one transaction.
+type batchWriter struct {
+	s     *Store
+	q     dbtx
+	ownTx bool // send BEGIN and COMMIT (the group commit) or not (InTx)
+	lock  bool // take the append lock first
+	// lookupAll looks up every event ID before deciding. Without it, only
+	// the IDs of an append that conflicts are looked up, and an insert of
+	// an ID stored already fails the transaction, to be retried with it.
+	lookupAll bool
+}
+
+// streamView is a stream as the batch sees it.
+type streamView struct {
+	exists, deleted, changed bool
+	version                  uint64
+}
+
+// rows are the columns of the events to insert.
+type rows struct {
+	positions, versions                  []int64
+	streams, types                       []string
+	ids                                  [][16]byte
+	schemas                              []int32
+	data, extra                          [][]byte
+	corr, caus, tenant, user, tpar, tsta []*string
+	recorded                             []time.Time
+}
+
+// write writes the batch's requests, setting each one's Results or Err. It
+// returns retry when an insert hit a stored event ID without lookupAll, and
+// a non-nil error when the transaction failed as a whole.
+func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (retry bool, err error) {
+	s := w.s
+	total := 0
+	var streamIDs []string
+	var eventIDs [][16]byte
+	seen := map[string]bool{}
+	for _, r := range batch {
+		r.Results, r.Err = nil, nil
+		for _, a := range r.Appends {
+			total += len(a.Events)
+			if !seen[a.StreamID] {
+				seen[a.StreamID] = true
+				streamIDs = append(streamIDs, a.StreamID)
+			}
+			if w.lookupAll {
+				for _, e := range a.Events {
+					eventIDs = append(eventIDs, [16]byte(e.ID))
+				}
+			}
+		}
+	}
+
+	// Round trip 1: begin, lock, read the streams, (the stored IDs,) the
+	// last recorded time, and take the positions.
+	b := &pgx.Batch{}
+	if w.ownTx {
+		b.Queue("BEGIN")
+	}
+	if w.lock && !s.unordered {
+		b.Queue(s.q.lock, s.lockKey)
+	}
+	b.Queue(s.q.streams, streamIDs)
+	if w.lookupAll {
+		b.Queue(s.q.lookup, eventIDs)
+	}
+	b.Queue(s.q.lastRecorded)
+	b.Queue(s.q.positions, total)
+	view := map[string]*streamView{}
+	stored := map[uuid.UUID]decide.Stored{}
+	var lastRecorded time.Time
+	positions := make([]int64, 0, total)
+	err = w.roundTrip(ctx, b, func(br pgx.BatchResults) error {
+		if w.ownTx {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		if w.lock && !s.unordered {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		if err := readStreams(br, view); err != nil {
+			return err
+		}
+		if w.lookupAll {
+			if err := readStored(br, stored); err != nil {
+				return err
+			}
+		}
+		if err := br.QueryRow().Scan(&lastRecorded); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		var p int64
+		_, err = pgx.ForEachRow(rows, []any{&p}, func() error {
+			positions = append(positions, p)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+
+	// Decide each request in order against the batch's view.
+	now := s.opts.now().UTC().Truncate(time.Microsecond)
+	if now.Before(lastRecorded) {
+		now = lastRecorded.UTC() // recorded_at never goes down along the log
+	}
+	// Under the lock the positions are consecutive; sorted, they are
+	// handed out in order either way.
+	slices.Sort(positions)
+	var out rows
+	for _, r := range batch {
+		if err := w.plan(ctx, r, view, stored, &positions, now, &out); err != nil {
+			return false, w.abort(ctx, err)
+		}
+	}
+
+	// Round trip 2: insert, update the streams, notify, commit.
+	b = &pgx.Batch{}
+	if len(out.positions) > 0 {
+		b.Queue(s.q.insertEvents, out.positions, out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
+			out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra, out.recorded)
+		var ids []string
+		var versions []int64
+		for id, v := range view {
+			if v.changed {
+				ids = append(ids, id)
+				versions = append(versions, int64(v.version))
+			}
+		}
+		b.Queue(s.q.upsertStreams, ids, versions, now)
+		b.Queue(s.q.notify, s.channel, strconv.FormatInt(out.positions[len(out.positions)-1], 10))
+	}
+	if w.ownTx {
+		b.Queue("COMMIT")
+	}
+	if b.Len() == 0 {
+		return false, nil
+	}
+	err = w.roundTrip(ctx, b, func(br pgx.BatchResults) error {
+		for range b.Len() {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "events_event_id" && !w.lookupAll {
+			return true, nil
+		}
+		return false, err
+	}
+	return false, nil
+}
+
+// roundTrip sends a batch and reads its results with read. On failure it
+// rolls the transaction back if the writer owns it.
+func (w *batchWriter) roundTrip(ctx context.Context, b *pgx.Batch, read func(pgx.BatchResults) error) error {
+	br := w.q.SendBatch(ctx, b)
+	err := read(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return w.abort(ctx, err)
+	}
+	return nil
+}
+
+// abort rolls the owned transaction back and returns err.
+func (w *batchWriter) abort(ctx context.Context, err error) error {
+	if w.ownTx {
+		_, _ = w.q.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
+}
+
+// plan decides one request and, if all its appends may be written, adds
+// their rows and moves the view on. A request's own failure is set on it.
+func (w *batchWriter) plan(ctx context.Context, r *groupcommit.Request, view map[string]*streamView, stored map[uuid.UUID]decide.Stored, positions *[]int64, now time.Time, out *rows) error {
+	results := make([]eventual.AppendResult, len(r.Appends))
+	write := make([]bool, len(r.Appends))
+	for i, a := range r.Appends {
+		st := view[a.StreamID]
+		if st == nil {
+			st = &streamView{}
+			view[a.StreamID] = st
+		}
+		known := decide.Stream{Exists: st.exists, Version: st.version, Deleted: st.deleted}
+		outcome, res, err := decide.Append(a, known, storedOf(a, stored))
+		if errors.Is(err, eventual.ErrConflict) && !w.lookupAll {
+			// It may be the retry of an append stored already.
+			if err := w.lookup(ctx, a.Events, stored); err != nil {
+				return err
+			}
+			outcome, res, err = decide.Append(a, known, storedOf(a, stored))
+		}
+		if err != nil {
+			r.Err = err
+			return nil
+		}
+		results[i], write[i] = res, outcome == decide.Write
+	}
+	for i, a := range r.Appends {
+		if !write[i] {
+			continue
+		}
+		st := view[a.StreamID]
+		res := eventual.AppendResult{StreamID: a.StreamID, FirstVersion: st.version + 1, FirstPosition: uint64((*positions)[0])}
+		for _, e := range a.Events {
+			pos := (*positions)[0]
+			*positions = (*positions)[1:]
+			st.version++
+			if err := out.add(pos, a.StreamID, st.version, e, now); err != nil {
+				return err
+			}
+			stored[e.ID] = decide.Stored{StreamID: a.StreamID, Version: st.version, Position: uint64(pos)}
+			res.LastPosition = uint64(pos)
+		}
+		st.exists, st.changed = true, true
+		res.LastVersion = st.version
+		results[i] = res
+	}
+	r.Results = results
+	return nil
+}
+
+// lookup adds where the events' IDs are stored to stored.
+func (w *batchWriter) lookup(ctx context.Context, events []eventual.EventData, stored map[uuid.UUID]decide.Stored) error {
+	ids := make([][16]byte, len(events))
+	for i, e := range events {
+		ids[i] = [16]byte(e.ID)
+	}
+	rows, err := w.q.Query(ctx, w.s.q.lookup, ids)
+	if err != nil {
+		return err
+	}
+	return scanStored(rows, stored)
+}
+
+func storedOf(a eventual.AppendRequest, stored map[uuid.UUID]decide.Stored) []*decide.Stored {
+	var out []*decide.Stored
+	for i, e := range a.Events {
+		if loc, ok := stored[e.ID]; ok {
+			if out == nil {
+				out = make([]*decide.Stored, len(a.Events))
+			}
+			out[i] = &loc
+		}
+	}
+	return out
+}
+
+func readStreams(br pgx.BatchResults, view map[string]*streamView) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var v, first int64
+		var deleted bool
+		if err := rows.Scan(&id, &v, &first, &deleted); err != nil {
+			return err
+		}
+		view[id] = &streamView{exists: true, deleted: deleted, version: uint64(v)}
+	}
+	return rows.Err()
+}
+
+func readStored(br pgx.BatchResults, stored map[uuid.UUID]decide.Stored) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	return scanStored(rows, stored)
+}
+
+func scanStored(rows pgx.Rows, stored map[uuid.UUID]decide.Stored) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id [16]byte
+		var loc decide.Stored
+		var v, p int64
+		if err := rows.Scan(&id, &loc.StreamID, &v, &p); err != nil {
+			return err
+		}
+		loc.Version, loc.Position = uint64(v), uint64(p)
+		stored[uuid.UUID(id)] = loc
+	}
+	return rows.Err()
+}
+
+func (r *rows) add(pos int64, stream string, version uint64, e eventual.EventData, now time.Time) error {
+	m := e.Metadata
+	var extra []byte
+	if len(m.Extra) > 0 {
+		var err error
+		if extra, err = json.Marshal(m.Extra); err != nil {
+			return fmt.Errorf("encode metadata: %w", err)
+		}
+	}
+	r.positions = append(r.positions, pos)
+	r.streams = append(r.streams, stream)
+	r.versions = append(r.versions, int64(version))
+	r.ids = append(r.ids, [16]byte(e.ID))
+	r.types = append(r.types, e.Type)
+	r.schemas = append(r.schemas, int32(e.SchemaVersion))
+	r.data = append(r.data, e.Data)
+	r.corr = append(r.corr, nullable(m.CorrelationID))
+	r.caus = append(r.caus, nullable(m.CausationID))
+	r.tenant = append(r.tenant, nullable(m.TenantID))
+	r.user = append(r.user, nullable(m.UserID))
+	r.tpar = append(r.tpar, nullable(m.TraceParent))
+	r.tsta = append(r.tsta, nullable(m.TraceState))
+	r.extra = append(r.extra, extra)
+	r.recorded = append(r.recorded, now)
+	return nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

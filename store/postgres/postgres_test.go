@@ -1,0 +1,70 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/postgres"
+	"github.com/eventual-go/eventual/store/storetest"
+)
+
+// dsn returns the test database's DSN, or skips the test.
+func dsn(t *testing.T) string {
+	t.Helper()
+	d := os.Getenv("EVENTUAL_TEST_POSTGRES")
+	if d == "" {
+		t.Skip("SKIP: set EVENTUAL_TEST_POSTGRES to run (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	return d
+}
+
+// freshSchema returns a new schema name that is dropped after the test.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	d := dsn(t)
+	name := fmt.Sprintf("storetest_%d", rand.Uint64()%1e15)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, d)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+func open(t *testing.T, schema string, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), dsn(t), append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	dsn(t)
+	storetest.Run(t, storetest.Backend{
+		New: func(t *testing.T, o storetest.Options) eventual.Store {
+			return open(t, freshSchema(t), postgres.WithMaxEventSize(o.MaxEventSize))
+		},
+		Share: func(t *testing.T, s eventual.Store) eventual.Store {
+			return open(t, s.(*postgres.Store).Schema(), postgres.WithMaxEventSize(storetest.DefaultMaxEventSize))
+		},
+		Short: testing.Short() || raceEnabled,
+	})
+}
+
+func waitABit() { time.Sleep(20 * time.Millisecond) }
