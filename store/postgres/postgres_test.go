@@ -68,3 +68,13 @@ func TestConformance(t *testing.T) {
 }
 
 func waitABit() { time.Sleep(20 * time.Millisecond) }
+
+func TestCrash(t *testing.T) {
+	d := dsn(t)
+	storetest.RunCrash(t, storetest.CrashBackend{
+		Location: freshSchema,
+		Open: func(ctx context.Context, schema string) (eventual.Store, error) {
+			return postgres.Open(ctx, d, postgres.WithSchema(schema))
+		},
+	})
+}

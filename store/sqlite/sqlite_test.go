@@ -29,3 +29,12 @@ func TestConformance(t *testing.T) {
 		Short: testing.Short() || raceEnabled,
 	})
 }
+
+func TestCrash(t *testing.T) {
+	storetest.RunCrash(t, storetest.CrashBackend{
+		Location: func(t *testing.T) string { return filepath.Join(t.TempDir(), "events.db") },
+		Open: func(ctx context.Context, path string) (eventual.Store, error) {
+			return sqlite.Open(ctx, path)
+		},
+	})
+}
