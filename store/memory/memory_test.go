@@ -19,3 +19,13 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) eventual.Store {
+		s, err := memory.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

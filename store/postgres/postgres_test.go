@@ -78,3 +78,25 @@ func TestCrash(t *testing.T) {
 		},
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	d := os.Getenv("EVENTUAL_TEST_POSTGRES")
+	if d == "" {
+		b.Skip("SKIP: set EVENTUAL_TEST_POSTGRES to run")
+	}
+	storetest.Bench(b, func(b *testing.B) eventual.Store {
+		schema := fmt.Sprintf("bench_%d", rand.Uint64()%1e15)
+		s, err := postgres.Open(context.Background(), d, postgres.WithSchema(schema))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			conn, err := pgx.Connect(context.Background(), d)
+			if err == nil {
+				conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+				conn.Close(context.Background())
+			}
+		})
+		return s
+	})
+}

@@ -36,9 +36,21 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendReque
 // commitBatch is the group commit: it writes a batch of requests in one
 // transaction, deciding each request on its own.
 func (s *Store) commitBatch(ctx context.Context, batch []*groupcommit.Request) {
+	// A batch taken is written to the end; and with a context that can be
+	// cancelled, the driver runs every statement on a goroutine of its own.
+	ctx = context.WithoutCancel(ctx)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		w, err := s.newBatchWriter(ctx, tx)
 		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, r := range batch {
+			for _, a := range r.Appends {
+				ids = append(ids, a.StreamID)
+			}
+		}
+		if err := w.load(ids); err != nil {
 			return err
 		}
 		for _, r := range batch {
@@ -133,7 +145,46 @@ func (s *Store) newBatchWriter(ctx context.Context, tx *sql.Tx) (*batchWriter, e
 	if err != nil {
 		return nil, err
 	}
+	// The transaction is bound to ctx; its statements need no cancellation
+	// of their own, which costs the driver a goroutine per statement.
+	ctx = context.WithoutCancel(ctx)
 	return &batchWriter{s: s, ctx: ctx, tx: tx, now: max(now, last.Int64), streams: map[string]*streamState{}, insert: stmt}, nil
+}
+
+// load reads the rows of the given streams in one query, so that stream
+// need not ask for them one by one.
+func (w *batchWriter) load(ids []string) error {
+	todo := ids[:0:0]
+	for _, id := range ids {
+		if _, ok := w.streams[id]; !ok {
+			w.streams[id] = &streamState{first: 1} // not found unless read below
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(todo)
+	if err != nil {
+		return err
+	}
+	rows, err := w.tx.QueryContext(w.ctx,
+		"SELECT stream_id, stream_no, version, first_version, deleted_at FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))", string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var deleted sql.NullInt64
+		st := &streamState{exists: true}
+		if err := rows.Scan(&id, &st.no, &st.version, &st.first, &deleted); err != nil {
+			return err
+		}
+		st.deleted = deleted.Valid
+		w.streams[id] = st
+	}
+	return rows.Err()
 }
 
 // stream returns the transaction's view of a stream.
@@ -141,21 +192,10 @@ func (w *batchWriter) stream(id string) (*streamState, error) {
 	if st, ok := w.streams[id]; ok {
 		return st, nil
 	}
-	st := &streamState{}
-	var deleted sql.NullInt64
-	err := w.tx.QueryRowContext(w.ctx,
-		"SELECT stream_no, version, first_version, deleted_at FROM streams WHERE stream_id = ?", id,
-	).Scan(&st.no, &st.version, &st.first, &deleted)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		st.first = 1
-	case err != nil:
+	if err := w.load([]string{id}); err != nil {
 		return nil, err
-	default:
-		st.exists, st.deleted = true, deleted.Valid
 	}
-	w.streams[id] = st
-	return st, nil
+	return w.streams[id], nil
 }
 
 // lookup returns where each event's ID is stored, or nil for each new one.
@@ -313,22 +353,33 @@ func (w *batchWriter) newStreamNo() (int64, error) {
 	return w.nextNo - 1, nil
 }
 
-// flush writes the rows of the streams the transaction changed.
+// flush writes the rows of the streams the transaction changed, in one
+// statement.
 func (w *batchWriter) flush() error {
+	type row struct {
+		No      int64  `json:"n"`
+		ID      string `json:"i"`
+		Version uint64 `json:"v"`
+	}
+	var changed []row
 	for id, st := range w.streams {
-		var err error
-		switch {
-		case st.created:
-			_, err = w.tx.ExecContext(w.ctx,
-				"INSERT INTO streams (stream_no, stream_id, version, first_version, created_at) VALUES (?, ?, ?, 1, ?)",
-				st.no, id, st.version, w.now)
-		case st.dirty:
-			_, err = w.tx.ExecContext(w.ctx, "UPDATE streams SET version = ? WHERE stream_no = ?", st.version, st.no)
+		if st.created || st.dirty {
+			changed = append(changed, row{st.no, id, st.version})
+			st.created, st.dirty = false, false
 		}
-		if err != nil {
-			return fmt.Errorf("write stream %q: %w", id, err)
-		}
-		st.created, st.dirty = false, false
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(changed)
+	if err != nil {
+		return err
+	}
+	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO streams (stream_no, stream_id, version, first_version, created_at)
+		SELECT value->>'n', value->>'i', value->>'v', 1, ? FROM json_each(?) WHERE true
+		ON CONFLICT (stream_no) DO UPDATE SET version = excluded.version`, w.now, string(list))
+	if err != nil {
+		return fmt.Errorf("write streams: %w", err)
 	}
 	return nil
 }

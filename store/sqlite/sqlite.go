@@ -99,6 +99,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		"_synchronous":  {string(o.synchronous)},
 		"_busy_timeout": {fmt.Sprint(o.busyTimeout.Milliseconds())},
 		"_txlock":       {"immediate"},
+		// Keep prepared statements per connection: preparing costs more
+		// than running most of the store's statements.
+		"_stmt_cache_size": {"64"},
 	}
 	checkpoint := fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", o.checkpointPages)
 	s.w = sql.OpenDB(connector{dsn: dsn(path, params), init: []string{checkpoint}})

@@ -38,3 +38,13 @@ func TestCrash(t *testing.T) {
 		},
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) eventual.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "events.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

@@ -6,8 +6,10 @@ package groupcommit
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eventual-go/eventual"
 )
@@ -32,6 +34,10 @@ type Request struct {
 // Events returns the number of events in the request.
 func (r *Request) Events() int { return r.events }
 
+// gatherMax bounds how long a worker waits for the callers of its last
+// batch to come back (see gather).
+const gatherMax = 200 * time.Microsecond
+
 const (
 	queued int32 = iota
 	taken
@@ -53,6 +59,7 @@ type Committer struct {
 	wg        sync.WaitGroup
 	base      context.Context
 	cancel    context.CancelFunc
+	gatherMax time.Duration
 }
 
 // New starts a committer with the given number of workers (at least 1) and
@@ -72,6 +79,7 @@ func New(commit CommitFunc, workers, maxBatchEvents int) *Committer {
 		closing:   make(chan struct{}),
 		base:      base,
 		cancel:    cancel,
+		gatherMax: gatherMax,
 	}
 	c.wg.Add(workers)
 	for range workers {
@@ -117,9 +125,40 @@ func (c *Committer) Close() {
 	c.cancel()
 }
 
+// gather adds queued requests to the batch. The callers of the last batch
+// come back with their next appends right after its commit; the first of
+// them would otherwise be committed alone while the rest are on their way,
+// and batches would alternate between one request and all the others. So
+// when fewer requests are queued than the last batch held, the worker
+// yields until as many have arrived, for at most gatherMax. It does not use
+// a timer: sub-millisecond timers sleep a millisecond on some systems. A
+// lone caller (last batch of one) never waits.
+func (c *Committer) gather(take func(*Request), n *int, events *int, last int) {
+	drain := func() {
+		for *events < c.maxEvents {
+			select {
+			case r := <-c.queue:
+				take(r)
+			default:
+				return
+			}
+		}
+	}
+	drain()
+	if *n >= last {
+		return
+	}
+	deadline := time.Now().Add(c.gatherMax)
+	for *n < last && *events < c.maxEvents && time.Now().Before(deadline) {
+		runtime.Gosched()
+		drain()
+	}
+}
+
 func (c *Committer) work() {
 	defer c.wg.Done()
 	batch := make([]*Request, 0, 64)
+	last := 1 // requests in the last batch
 	for {
 		var first *Request
 		select {
@@ -128,8 +167,9 @@ func (c *Committer) work() {
 			return
 		}
 		batch = batch[:0]
-		events := 0
+		events, count := 0, 0
 		take := func(r *Request) {
+			count++
 			if !r.state.CompareAndSwap(queued, taken) {
 				close(r.done) // abandoned: its caller has gone
 				return
@@ -138,15 +178,8 @@ func (c *Committer) work() {
 			events += r.events
 		}
 		take(first)
-	drain:
-		for events < c.maxEvents {
-			select {
-			case r := <-c.queue:
-				take(r)
-			default:
-				break drain
-			}
-		}
+		c.gather(take, &count, &events, last)
+		last = len(batch)
 		if len(batch) == 0 {
 			continue
 		}

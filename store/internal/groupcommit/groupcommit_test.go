@@ -1,0 +1,169 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventual-go/eventual"
+)
+
+// one is a request of one append of n events.
+func one(n int) []eventual.AppendRequest {
+	return []eventual.AppendRequest{{StreamID: "s", Events: make([]eventual.EventData, n)}}
+}
+
+// spin keeps the CPU busy for d, like a commit that works rather than
+// sleeps (sleeps under a millisecond are not honoured everywhere).
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+	}
+}
+
+// TestBatchesFillUp checks that concurrent callers share commits: with 8
+// callers and a slow commit, batches hold most of them, rather than
+// alternating between the first caller back and the rest.
+func TestBatchesFillUp(t *testing.T) {
+	var batches, reqs atomic.Int64
+	c := New(func(ctx context.Context, b []*Request) {
+		batches.Add(1)
+		reqs.Add(int64(len(b)))
+		spin(300 * time.Microsecond)
+		for _, r := range b {
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+	}, 1, 1024)
+	// Generous, so the test does not depend on how fast this machine
+	// schedules the callers back (the race detector slows them down).
+	c.gatherMax = 5 * time.Millisecond
+	defer c.Close()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if _, err := c.Do(context.Background(), one(1)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	avg := float64(reqs.Load()) / float64(batches.Load())
+	t.Logf("%d requests in %d batches: %.1f per batch", reqs.Load(), batches.Load(), avg)
+	if avg < 6 {
+		t.Fatalf("%.1f requests per batch with 8 callers, want at least 6", avg)
+	}
+}
+
+func TestResultsAndErrorsReachTheirCallers(t *testing.T) {
+	boom := errors.New("boom")
+	c := New(func(ctx context.Context, b []*Request) {
+		for _, r := range b {
+			if r.Appends[0].StreamID == "bad" {
+				r.Err = boom
+				continue
+			}
+			r.Results = []eventual.AppendResult{{StreamID: r.Appends[0].StreamID, LastVersion: uint64(r.Events())}}
+		}
+	}, 2, 1024)
+	defer c.Close()
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			stream := "good"
+			if i%5 == 0 {
+				stream = "bad"
+			}
+			res, err := c.Do(context.Background(), []eventual.AppendRequest{{StreamID: stream, Events: make([]eventual.EventData, i+1)}})
+			switch {
+			case stream == "bad" && !errors.Is(err, boom):
+				t.Errorf("request %d: err = %v, want boom", i, err)
+			case stream == "good" && (err != nil || res[0].LastVersion != uint64(i+1)):
+				t.Errorf("request %d: %v, %v", i, res, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestBatchLimit(t *testing.T) {
+	var mu sync.Mutex
+	var biggest int
+	release := make(chan struct{})
+	c := New(func(ctx context.Context, b []*Request) {
+		<-release
+		n := 0
+		for _, r := range b {
+			n += r.Events()
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+		mu.Lock()
+		biggest = max(biggest, n)
+		mu.Unlock()
+	}, 1, 10)
+	defer c.Close()
+	var wg sync.WaitGroup
+	for range 30 {
+		wg.Go(func() { c.Do(context.Background(), one(3)) })
+	}
+	time.Sleep(50 * time.Millisecond) // let them queue behind the first batch
+	close(release)
+	wg.Wait()
+	if biggest > 12 { // the limit is reached by the request that crosses it
+		t.Fatalf("a batch held %d events, want at most 10 plus the last request", biggest)
+	}
+}
+
+func TestCancelledBeforeTakenWritesNothing(t *testing.T) {
+	var committed atomic.Int64
+	release := make(chan struct{})
+	c := New(func(ctx context.Context, b []*Request) {
+		<-release
+		committed.Add(int64(len(b)))
+		for _, r := range b {
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+	}, 1, 1024)
+	defer c.Close()
+	go c.Do(context.Background(), one(1)) // occupies the worker
+	time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := c.Do(ctx, one(1))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	close(release)
+	time.Sleep(20 * time.Millisecond)
+	if n := committed.Load(); n != 1 {
+		t.Fatalf("%d requests committed, want only the first", n)
+	}
+	if _, err := c.Do(ctx, one(1)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do with a done context: %v, want context.Canceled", err)
+	}
+}
+
+func TestClose(t *testing.T) {
+	c := New(func(ctx context.Context, b []*Request) {
+		for _, r := range b {
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+	}, 1, 1024)
+	if _, err := c.Do(context.Background(), one(1)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	c.Close()
+	if _, err := c.Do(context.Background(), one(1)); !errors.Is(err, eventual.ErrClosed) {
+		t.Fatalf("Do after Close: %v, want ErrClosed", err)
+	}
+}
