@@ -1,0 +1,26 @@
+// Command eventual is the operations CLI of the eventual event store.
+//
+//	eventual bench --backend sqlite,postgres --duration 5s --json bench.json
+//
+// Run `eventual help` for the commands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills the process
+	}()
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		os.Exit(1) // cobra printed the error
+	}
+}

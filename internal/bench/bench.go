@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// cleanupTimeout bounds closing a backend and removing its data, which
+// runs even after the run's context ended.
+const cleanupTimeout = 2 * time.Minute
+
+// Run measures every backend of cfg in turn, writes the header to out at
+// the start and the result tables at the end, and returns the report.
+//
+// Errors: one matching [ErrInvalidConfig] for a bad cfg, before anything
+// runs; ctx's error when it ends (the report then holds what was measured
+// and Interrupted is set); otherwise the failures of the backends that
+// could not be opened or measured, joined — the others still run. Failed
+// appends are not errors of Run: they are counted in the results.
+func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return Report{}, err
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	begin := time.Now()
+	rep := Report{Machine: CurrentMachine(), Config: cfg, StartedAt: begin.UTC().Truncate(time.Second)}
+	if err := rep.WriteHeader(out); err != nil {
+		return rep, fmt.Errorf("bench: write header: %w", err)
+	}
+	p := &progress{w: cfg.Progress, start: begin}
+	var errs []error
+	for _, name := range cfg.Backends {
+		err := runBackend(ctx, cfg, name, &rep, p)
+		if ctx.Err() != nil {
+			rep.Interrupted = true
+			p.printf("interrupted")
+			errs = append(errs, fmt.Errorf("bench: interrupted: %w", ctx.Err()))
+			if err != nil && !errors.Is(err, ctx.Err()) {
+				errs = append(errs, fmt.Errorf("bench: %s: %w", name, err))
+			}
+			break
+		}
+		if err != nil {
+			err = fmt.Errorf("bench: %s: %w", name, err)
+			rep.Problems = append(rep.Problems, err.Error())
+			p.printf("%v", err)
+			errs = append(errs, err)
+		}
+	}
+	rep.Seconds = time.Since(begin).Seconds()
+	if err := rep.WriteTable(out); err != nil {
+		errs = append(errs, err)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// runBackend opens one backend and runs its append cases, raw baseline and
+// reads, adding their results to rep. It stops at the first error of the
+// context, of setup or of a read; a failing raw baseline is reported and
+// the reads still run.
+func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *progress) (err error) {
+	p.printf("%s: opening a fresh database", name)
+	b, err := openBackend(ctx, cfg, name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if cerr := b.cleanup(cctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("clean up: %w", cerr))
+		}
+	}()
+	rep.Backends = append(rep.Backends, b.info)
+	p.printf("%v", b.info)
+	if b.info.Note != "" {
+		p.printf("%s: note: %s", name, b.info.Note)
+	}
+
+	if b.store != nil {
+		for _, epa := range cfg.EventsPerAppend {
+			for _, w := range cfg.Writers {
+				res, err := runAppendCase(ctx, cfg, b.store, appendCase{backend: name, writers: w, eventsPerAppend: epa}, p)
+				if err != nil {
+					return err
+				}
+				rep.Results = append(rep.Results, res)
+			}
+		}
+	}
+
+	var errs []error
+	if b.raw != nil {
+		p.printf("%s raw insert: running for %v, %d rows per transaction", name, cfg.Duration, cfg.RawBatch)
+		o, err := b.raw(ctx, cfg)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil:
+			errs = append(errs, fmt.Errorf("raw baseline: %w", err))
+		case o.rows == 0:
+			errs = append(errs, errors.New("raw baseline: no batch finished"))
+		default:
+			raw := Result{Backend: name, Kind: KindRawInsert, Seconds: o.elapsed.Seconds(), Rows: o.rows,
+				BatchRows: cfg.RawBatch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method}
+			rep.Results = append(rep.Results, raw)
+			p.printf("%s raw insert: %s rows/s (%.2fs)", name, rate(raw.RowsPerSecond), raw.Seconds)
+			if ratio, ok := storeRawRatio(rep.Results, raw); ok {
+				rep.Results = append(rep.Results, ratio)
+				p.printf("%s store/raw: %.3f", name, ratio.Ratio)
+			}
+		}
+	}
+
+	if b.store != nil && cfg.ReadStreamEvents > 0 {
+		res, err := runReadStream(ctx, cfg, name, b.store, p)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	if b.store != nil {
+		res, err := runReadAll(ctx, name, b.store, p)
+		if err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return errors.Join(errs...)
+}
+
+// RatioWriters and RatioEventsPerAppend are the append case compared with
+// the raw baseline; when it was not run, the closest case that was is:
+// the fewest events per append, then the nearest number of writers.
+const (
+	RatioWriters         = 64
+	RatioEventsPerAppend = 1
+)
+
+// storeRawRatio compares raw with the append case of its backend closest
+// to RatioWriters writers and RatioEventsPerAppend events per append.
+func storeRawRatio(results []Result, raw Result) (Result, bool) {
+	var best *Result
+	distance := func(r *Result) (int, int) {
+		return abs(r.EventsPerAppend - RatioEventsPerAppend), abs(r.Writers - RatioWriters)
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Backend != raw.Backend || r.Kind != KindAppend || r.Events == 0 {
+			continue
+		}
+		if best == nil {
+			best = r
+			continue
+		}
+		de, dw := distance(r)
+		be, bw := distance(best)
+		if de < be || de == be && dw < bw {
+			best = r
+		}
+	}
+	if best == nil || raw.RowsPerSecond == 0 {
+		return Result{}, false
+	}
+	return Result{
+		Backend: raw.Backend, Kind: KindRatio, Writers: best.Writers, EventsPerAppend: best.EventsPerAppend,
+		StoreEventsPerSecond: best.EventsPerSecond, RawRowsPerSecond: raw.RowsPerSecond,
+		Ratio: best.EventsPerSecond / raw.RowsPerSecond,
+	}, true
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// progress writes timestamped progress lines; a nil writer discards them.
+type progress struct {
+	w     io.Writer
+	start time.Time
+	mu    sync.Mutex
+}
+
+func (p *progress) printf(format string, args ...any) {
+	if p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "[%6.1fs] "+format+"\n", append([]any{time.Since(p.start).Seconds()}, args...)...)
+}
