@@ -3,13 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/plan"
 )
 
 // Append implements eventual.Store.
@@ -33,36 +39,31 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendReque
 	return s.committer.Do(ctx, appends)
 }
 
-// commitBatch is the group commit: it writes a batch of requests in one
-// transaction, deciding each request on its own.
+// errUnique means an insert met a unique index: an event ID stored
+// already, or (a safety net) a version the stream cache thought free. The
+// batch is written again with an empty cache, knowing where every one of
+// its event IDs is stored.
+var errUnique = errors.New("an insert met a unique index")
+
+// commitBatch is the group commit: one transaction for a batch of requests,
+// each decided on its own.
 func (s *Store) commitBatch(ctx context.Context, batch []*groupcommit.Request) {
 	// A batch taken is written to the end; and with a context that can be
 	// cancelled, the driver runs every statement on a goroutine of its own.
 	ctx = context.WithoutCancel(ctx)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		w, err := s.newBatchWriter(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for _, r := range batch {
-			for _, a := range r.Appends {
-				ids = append(ids, a.StreamID)
-			}
-		}
-		if err := w.load(ids); err != nil {
-			return err
-		}
-		for _, r := range batch {
-			var fatal error
-			r.Results, r.Err, fatal = w.appendRequest(r.Appends, false)
-			if fatal != nil {
-				return fatal
-			}
-		}
-		return w.flush()
-	})
+	write := func(lookupAll bool) error {
+		return s.writeTx(ctx, func(tx *sql.Tx) error {
+			w := &writer{s: s, ctx: ctx, tx: tx, cache: true, lookupAll: lookupAll}
+			return w.write(batch)
+		})
+	}
+	err := write(false)
+	if errors.Is(err, errUnique) {
+		s.cache.clear()
+		err = write(true)
+	}
 	if err != nil {
+		s.cache.clear()
 		err = s.wrapErr(ctx, err, "append")
 		for _, r := range batch {
 			if r.Err == nil {
@@ -101,65 +102,102 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err err
 	return tx.Commit()
 }
 
-// streamState is a stream as one write transaction sees it.
-type streamState struct {
-	no      int64
-	version uint64
-	first   uint64
-	deleted bool
-	exists  bool // the stream exists (in the database or created by this transaction)
-	created bool // created by this transaction: its row is inserted at flush
-	dirty   bool // its version changed: its row is updated at flush
+// writer writes a batch of appends in one write transaction.
+type writer struct {
+	s   *Store
+	ctx context.Context
+	tx  *sql.Tx
+	// cache uses and updates the store's stream cache; only the group
+	// commit does, since an InTx transaction may still roll back.
+	cache bool
+	// lookupAll looks up every event ID before deciding, so no insert
+	// can fail; otherwise an insert that meets a stored ID fails the batch
+	// with errUnique.
+	lookupAll bool
 }
 
-func (st *streamState) known() decide.Stream {
-	return decide.Stream{Exists: st.exists, Version: st.version, Deleted: st.deleted}
-}
-
-// batchWriter appends inside one write transaction. It keeps the state of
-// the streams it touched and writes their rows once, at flush.
-type batchWriter struct {
-	s       *Store
-	ctx     context.Context
-	tx      *sql.Tx
-	now     int64 // recorded_at of every event written, unix µs
-	streams map[string]*streamState
-	nextNo  int64 // next stream_no to give, 0 until loaded
-	insert  *sql.Stmt
-}
-
-const insertEventSQL = `INSERT INTO events (stream_no, version, stream_id, event_id, type, schema_version, data,
-	correlation_id, causation_id, tenant_id, user_id, trace_parent, trace_state, extra, recorded_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-func (s *Store) newBatchWriter(ctx context.Context, tx *sql.Tx) (*batchWriter, error) {
-	// recorded_at never goes down along the log, whatever the clocks of the
-	// processes writing do: time-range reads rely on it.
-	now := s.opts.now().UnixMicro()
-	var last sql.NullInt64
-	err := tx.QueryRowContext(ctx, "SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1").Scan(&last)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	stmt, err := tx.PrepareContext(ctx, insertEventSQL)
+// write plans the batch in memory and writes the planned events and new
+// streams. Requests that fail get their own error and write nothing.
+func (w *writer) write(batch []*groupcommit.Request) error {
+	var lastPos, lastRecorded, dataVersion, maxNo int64
+	err := w.tx.QueryRowContext(w.ctx, `SELECT
+		COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+		COALESCE((SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1), 0),
+		(SELECT data_version FROM pragma_data_version()),
+		COALESCE((SELECT MAX(stream_no) FROM streams), 0)`).Scan(&lastPos, &lastRecorded, &dataVersion, &maxNo)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// The transaction is bound to ctx; its statements need no cancellation
-	// of their own, which costs the driver a goroutine per statement.
-	ctx = context.WithoutCancel(ctx)
-	return &batchWriter{s: s, ctx: ctx, tx: tx, now: max(now, last.Int64), streams: map[string]*streamState{}, insert: stmt}, nil
+	if w.cache {
+		// data_version changes when another connection (another process)
+		// commits: what the cache knows may be stale then.
+		w.s.cache.validate(dataVersion)
+	}
+
+	p := plan.New()
+	streamIDs, eventIDs, _ := plan.StreamIDs(batch)
+	if err := w.loadStreams(p, streamIDs); err != nil {
+		return err
+	}
+	if w.lookupAll {
+		if err := w.lookup(p.Stored, eventIDs); err != nil {
+			return err
+		}
+	} else {
+		p.Lookup = func(events []eventual.EventData) error {
+			ids := make([]uuid.UUID, len(events))
+			for i, e := range events {
+				ids[i] = e.ID
+			}
+			return w.lookup(p.Stored, ids)
+		}
+	}
+	p.NextPosition = func() (uint64, error) {
+		lastPos++
+		return uint64(lastPos), nil
+	}
+	p.OnCreate = func(_ string, st *plan.Stream) error {
+		maxNo++
+		st.No = maxNo
+		return nil
+	}
+	now := plan.Recorded(w.s.opts.now(), time.UnixMicro(lastRecorded)).UnixMicro()
+	for _, r := range batch {
+		if err := p.Plan(r); err != nil {
+			return err
+		}
+	}
+	if err := w.insertEvents(p.Rows, now); err != nil {
+		if isUniqueViolation(err) && !w.lookupAll {
+			return errUnique
+		}
+		return err
+	}
+	if err := w.insertStreams(p.Streams, now); err != nil {
+		return err
+	}
+	if w.cache {
+		for id, st := range p.Streams {
+			if st.Changed {
+				w.s.cache.put(id, st.No, st.Version)
+			}
+		}
+	}
+	return nil
 }
 
-// load reads the rows of the given streams in one query, so that stream
-// need not ask for them one by one.
-func (w *batchWriter) load(ids []string) error {
-	todo := ids[:0:0]
+// loadStreams fills the plan's view of the streams: from the cache, and
+// from the database for the rest in one query.
+func (w *writer) loadStreams(p *plan.Batch, ids []string) error {
+	var todo []string
 	for _, id := range ids {
-		if _, ok := w.streams[id]; !ok {
-			w.streams[id] = &streamState{first: 1} // not found unless read below
-			todo = append(todo, id)
+		if w.cache {
+			if c, ok := w.s.cache.get(id); ok {
+				p.Streams[id] = &plan.Stream{Exists: true, Deleted: c.deleted, Version: c.version, No: c.no}
+				continue
+			}
 		}
+		todo = append(todo, id)
 	}
 	if len(todo) == 0 {
 		return nil
@@ -168,216 +206,127 @@ func (w *batchWriter) load(ids []string) error {
 	if err != nil {
 		return err
 	}
-	rows, err := w.tx.QueryContext(w.ctx,
-		"SELECT stream_id, stream_no, version, first_version, deleted_at FROM streams WHERE stream_id IN (SELECT value FROM json_each(?))", string(list))
+	rows, err := w.tx.QueryContext(w.ctx, "SELECT "+streamColumns+" FROM streams s WHERE stream_id IN (SELECT value FROM json_each(?))", string(list))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id string
-		var deleted sql.NullInt64
-		st := &streamState{exists: true}
-		if err := rows.Scan(&id, &st.no, &st.version, &st.first, &deleted); err != nil {
+		st, err := scanStream(rows)
+		if err != nil {
 			return err
 		}
-		st.deleted = deleted.Valid
-		w.streams[id] = st
+		p.Streams[st.id] = &plan.Stream{Exists: true, Deleted: st.deleted, Version: st.version, No: st.no}
+		if w.cache {
+			w.s.cache.putStored(st)
+		}
 	}
 	return rows.Err()
 }
 
-// stream returns the transaction's view of a stream.
-func (w *batchWriter) stream(id string) (*streamState, error) {
-	if st, ok := w.streams[id]; ok {
-		return st, nil
+// lookup adds where the given event IDs are stored to stored.
+func (w *writer) lookup(stored map[uuid.UUID]decide.Stored, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
 	}
-	if err := w.load([]string{id}); err != nil {
-		return nil, err
+	hexIDs := make([]string, len(ids))
+	for i, id := range ids {
+		hexIDs[i] = hex.EncodeToString(id[:])
 	}
-	return w.streams[id], nil
-}
-
-// lookup returns where each event's ID is stored, or nil for each new one.
-func (w *batchWriter) lookup(events []eventual.EventData) ([]*decide.Stored, error) {
-	out := make([]*decide.Stored, len(events))
-	for i, e := range events {
+	list, err := json.Marshal(hexIDs)
+	if err != nil {
+		return err
+	}
+	rows, err := w.tx.QueryContext(w.ctx,
+		"SELECT event_id, stream_id, version, position FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?))", string(list))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var raw []byte
 		var loc decide.Stored
-		err := w.tx.QueryRowContext(w.ctx,
-			"SELECT stream_id, version, position FROM events WHERE event_id = ?", e.ID[:],
-		).Scan(&loc.StreamID, &loc.Version, &loc.Position)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return nil, err
-		default:
-			out[i] = &loc
+		if err := rows.Scan(&raw, &loc.StreamID, &loc.Version, &loc.Position); err != nil {
+			return err
 		}
+		id, err := uuid.FromBytes(raw)
+		if err != nil {
+			return err
+		}
+		stored[id] = loc
 	}
-	return out, nil
+	return rows.Err()
 }
 
-// appendRequest appends one request's appends atomically. It returns the
-// results, or the request's own error (conflict, deleted, invalid), or a
-// fatal error that must abort the transaction.
-//
-// Stored event IDs are looked up only when needed: after a version conflict
-// (the append may be a retry) and, with lookup set, for every append — the
-// second pass after an insert hit a stored event ID.
-func (w *batchWriter) appendRequest(appends []eventual.AppendRequest, lookup bool) (results []eventual.AppendResult, reqErr, fatal error) {
-	type plan struct {
-		i  int
-		st *streamState
+// chunkSizes are the row counts of the multi-row INSERT statements, so
+// that only a few distinct statements are prepared and cached.
+var chunkSizes = [...]int{64, 16, 4, 1}
+
+const eventInsertColumns = `INSERT INTO events (position, stream_no, version, stream_id, event_id, type, schema_version, data,
+	correlation_id, causation_id, tenant_id, user_id, trace_parent, trace_state, extra, recorded_at) VALUES `
+
+// insertSQL holds the INSERT statement for each chunk size.
+var insertSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range chunkSizes {
+		m[n] = eventInsertColumns + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
 	}
-	results = make([]eventual.AppendResult, len(appends))
-	var plans []plan
-	events := 0
-	for i, a := range appends {
-		st, err := w.stream(a.StreamID)
-		if err != nil {
-			return nil, nil, err
-		}
-		var stored []*decide.Stored
-		if lookup {
-			if stored, err = w.lookup(a.Events); err != nil {
-				return nil, nil, err
+	return m
+}()
+
+// insertEvents writes the planned events with multi-row INSERTs.
+func (w *writer) insertEvents(rows []plan.Row, now int64) error {
+	args := make([]any, 0, 16*chunkSizes[0])
+	for len(rows) > 0 {
+		n := chunkSizes[len(chunkSizes)-1]
+		for _, size := range chunkSizes {
+			if len(rows) >= size {
+				n = size
+				break
 			}
 		}
-		outcome, res, err := decide.Append(a, st.known(), stored)
-		if errors.Is(err, eventual.ErrConflict) && !lookup {
-			if stored, err = w.lookup(a.Events); err != nil {
-				return nil, nil, err
+		args = args[:0]
+		for _, r := range rows[:n] {
+			m := r.Event.Metadata
+			extra, err := encodeExtra(m.Extra)
+			if err != nil {
+				return err
 			}
-			outcome, res, err = decide.Append(a, st.known(), stored)
+			args = append(args, r.Position, r.Stream.No, r.Version, r.StreamID, r.Event.ID[:], r.Event.Type, r.Event.SchemaVersion, r.Event.Data,
+				nullable(m.CorrelationID), nullable(m.CausationID), nullable(m.TenantID), nullable(m.UserID),
+				nullable(m.TraceParent), nullable(m.TraceState), extra, now)
 		}
-		if err != nil {
-			return nil, err, nil
+		if _, err := w.tx.ExecContext(w.ctx, insertSQL[n], args...); err != nil {
+			return err
 		}
-		if outcome == decide.Done {
-			results[i] = res
-			continue
-		}
-		plans = append(plans, plan{i, st})
-		events += len(a.Events)
+		rows = rows[n:]
 	}
-	if len(plans) == 0 {
-		return results, nil, nil
-	}
-
-	// A failed INSERT undoes itself; a request of several events needs a
-	// savepoint to undo the ones before.
-	savepoint := events > 1
-	if savepoint {
-		if _, err := w.tx.ExecContext(w.ctx, "SAVEPOINT request"); err != nil {
-			return nil, nil, err
-		}
-	}
-	saved := make([]streamState, len(plans))
-	for j, p := range plans {
-		saved[j] = *p.st
-	}
-	for _, p := range plans {
-		res, err := w.write(p.st, appends[p.i])
-		if err == nil {
-			results[p.i] = res
-			continue
-		}
-		for j, p := range plans {
-			*p.st = saved[j]
-		}
-		if savepoint {
-			if _, rerr := w.tx.ExecContext(w.ctx, "ROLLBACK TO request; RELEASE request"); rerr != nil {
-				return nil, nil, rerr
-			}
-		}
-		if isUniqueViolation(err) && !lookup {
-			// An event ID is stored already: decide again knowing where.
-			return w.appendRequest(appends, true)
-		}
-		return nil, nil, err
-	}
-	if savepoint {
-		if _, err := w.tx.ExecContext(w.ctx, "RELEASE request"); err != nil {
-			return nil, nil, err
-		}
-	}
-	return results, nil, nil
+	return nil
 }
 
-// write inserts an append's events after the stream's head.
-func (w *batchWriter) write(st *streamState, a eventual.AppendRequest) (eventual.AppendResult, error) {
-	if !st.exists {
-		no, err := w.newStreamNo()
-		if err != nil {
-			return eventual.AppendResult{}, err
-		}
-		st.no, st.exists, st.created, st.first = no, true, true, 1
-	}
-	res := eventual.AppendResult{StreamID: a.StreamID, FirstVersion: st.version + 1}
-	for j, e := range a.Events {
-		m := e.Metadata
-		extra, err := encodeExtra(m.Extra)
-		if err != nil {
-			return eventual.AppendResult{}, err
-		}
-		r, err := w.insert.ExecContext(w.ctx, st.no, st.version+1+uint64(j), a.StreamID, e.ID[:], e.Type, e.SchemaVersion, e.Data,
-			nullable(m.CorrelationID), nullable(m.CausationID), nullable(m.TenantID), nullable(m.UserID),
-			nullable(m.TraceParent), nullable(m.TraceState), extra, w.now)
-		if err != nil {
-			return eventual.AppendResult{}, err
-		}
-		pos, err := r.LastInsertId()
-		if err != nil {
-			return eventual.AppendResult{}, err
-		}
-		if j == 0 {
-			res.FirstPosition = uint64(pos)
-		}
-		res.LastPosition = uint64(pos)
-	}
-	st.version += uint64(len(a.Events))
-	st.dirty = true
-	res.LastVersion = st.version
-	return res, nil
-}
-
-func (w *batchWriter) newStreamNo() (int64, error) {
-	if w.nextNo == 0 {
-		var maxNo int64
-		if err := w.tx.QueryRowContext(w.ctx, "SELECT COALESCE(MAX(stream_no), 0) FROM streams").Scan(&maxNo); err != nil {
-			return 0, err
-		}
-		w.nextNo = maxNo + 1
-	}
-	w.nextNo++
-	return w.nextNo - 1, nil
-}
-
-// flush writes the rows of the streams the transaction changed, in one
-// statement.
-func (w *batchWriter) flush() error {
+// insertStreams writes the rows of the streams the batch created. The
+// streams it appended to need no write: a stream's head is its last event.
+func (w *writer) insertStreams(streams map[string]*plan.Stream, now int64) error {
 	type row struct {
 		No      int64  `json:"n"`
 		ID      string `json:"i"`
 		Version uint64 `json:"v"`
 	}
-	var changed []row
-	for id, st := range w.streams {
-		if st.created || st.dirty {
-			changed = append(changed, row{st.no, id, st.version})
-			st.created, st.dirty = false, false
+	var created []row
+	for id, st := range streams {
+		if st.Created {
+			created = append(created, row{st.No, id, st.Version})
 		}
 	}
-	if len(changed) == 0 {
+	if len(created) == 0 {
 		return nil
 	}
-	list, err := json.Marshal(changed)
+	list, err := json.Marshal(created)
 	if err != nil {
 		return err
 	}
 	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO streams (stream_no, stream_id, version, first_version, created_at)
-		SELECT value->>'n', value->>'i', value->>'v', 1, ? FROM json_each(?) WHERE true
-		ON CONFLICT (stream_no) DO UPDATE SET version = excluded.version`, w.now, string(list))
+		SELECT value->>'n', value->>'i', value->>'v', 1, ? FROM json_each(?)`, now, string(list))
 	if err != nil {
 		return fmt.Errorf("write streams: %w", err)
 	}

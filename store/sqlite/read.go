@@ -194,43 +194,81 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 	})
 }
 
-// timeBounds turns a time range into a position range. It relies on
-// recorded_at never going down along the log (see newBatchWriter). empty
-// reports that no event is in the range.
+// timeBounds turns a time range into a position range [lo, hi] (hi 0: no
+// upper bound). It relies on recorded_at never going down along the log
+// (see plan.Recorded), which makes binary search on position possible.
+// empty reports that no event is in the range.
 func (s *Store) timeBounds(ctx context.Context, since, until time.Time) (lo, hi uint64, empty bool, err error) {
+	if since.IsZero() && until.IsZero() {
+		return 0, 0, false, nil
+	}
 	if !since.IsZero() {
-		err = s.r.QueryRowContext(ctx,
-			"SELECT position FROM events WHERE recorded_at >= ? ORDER BY recorded_at, position LIMIT 1",
-			since.UnixMicro()+boolToInt64(since.Nanosecond()%1000 != 0)).Scan(&lo)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, 0, true, nil
+		// The first event recorded at or after since.
+		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(since))
+		if err != nil || !ok {
+			return 0, 0, !ok, err
 		}
-		if err != nil {
-			return 0, 0, false, err
-		}
+		lo = p
 	}
 	if !until.IsZero() {
-		err = s.r.QueryRowContext(ctx,
-			"SELECT position FROM events WHERE recorded_at < ? ORDER BY recorded_at DESC, position DESC LIMIT 1",
-			until.UnixMicro()+boolToInt64(until.Nanosecond()%1000 != 0)).Scan(&hi)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, 0, true, nil
-		}
+		// The last event recorded before until: the one before the first
+		// recorded at or after until.
+		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(until))
 		if err != nil {
 			return 0, 0, false, err
 		}
-		if hi < lo {
+		if !ok {
+			p = math.MaxInt64
+		}
+		if p <= max(lo, 1) {
 			return 0, 0, true, nil
 		}
+		hi = p - 1
 	}
 	return lo, hi, false, nil
 }
 
-func boolToInt64(b bool) int64 {
-	if b {
-		return 1
+// firstAtOrAfter returns the position of the first event recorded at or
+// after t (unix µs). f(x), the time of the first event at or after
+// position x, never decreases as x grows, gaps or not; so a lower-bound
+// binary search over x finds the answer in about log2(head) reads.
+func (s *Store) firstAtOrAfter(ctx context.Context, t int64) (uint64, bool, error) {
+	at := func(x uint64) (pos uint64, recorded int64, err error) {
+		err = s.r.QueryRowContext(ctx, "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1", x).Scan(&pos, &recorded)
+		return pos, recorded, err
 	}
-	return 0
+	head, err := s.HeadPosition(ctx)
+	if err != nil || head == 0 {
+		return 0, false, err
+	}
+	if _, recorded, err := at(head); err != nil || recorded < t {
+		return 0, false, err
+	}
+	lo, hi := uint64(1), head
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		_, recorded, err := at(mid)
+		if err != nil {
+			return 0, false, err
+		}
+		if recorded >= t {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	pos, _, err := at(lo)
+	return pos, err == nil, err
+}
+
+// ceilMicro rounds t up to a whole microsecond, the precision of stored
+// times, so comparisons agree with ones at full precision.
+func ceilMicro(t time.Time) int64 {
+	us := t.UnixMicro()
+	if t.Sub(time.UnixMicro(us)) > 0 {
+		us++
+	}
+	return us
 }
 
 // filterSQL returns the SQL conditions (each starting with " AND ") and
@@ -302,26 +340,42 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 	})
 }
 
-// storedStream is a stream's row.
+// storedStream is a stream as its row and its last event tell.
 type storedStream struct {
+	id      string
 	no      int64
 	version uint64
 	first   uint64
 	deleted bool
 }
 
-func (s *Store) streamInfo(ctx context.Context, q querier, streamID string) (storedStream, error) {
+// streamColumns select a stream (alias s) for scanStream. The stream's
+// head is its last event's version, or the version kept in its row when
+// truncation removed every event.
+const streamColumns = `s.stream_id, s.stream_no,
+	max(s.version, COALESCE((SELECT max(e.version) FROM events e WHERE e.stream_no = s.stream_no), 0)),
+	s.first_version, s.deleted_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanStream(row scanner) (storedStream, error) {
 	var st storedStream
 	var deleted sql.NullInt64
-	err := q.QueryRowContext(ctx, "SELECT stream_no, version, first_version, deleted_at FROM streams WHERE stream_id = ?", streamID).
-		Scan(&st.no, &st.version, &st.first, &deleted)
+	if err := row.Scan(&st.id, &st.no, &st.version, &st.first, &deleted); err != nil {
+		return st, err
+	}
+	st.deleted = deleted.Valid
+	return st, nil
+}
+
+func (s *Store) streamInfo(ctx context.Context, q querier, streamID string) (storedStream, error) {
+	st, err := scanStream(q.QueryRowContext(ctx, "SELECT "+streamColumns+" FROM streams s WHERE s.stream_id = ?", streamID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("%w: %q", eventual.ErrStreamNotFound, streamID)
 	}
 	if err != nil {
 		return st, s.wrapErr(ctx, err, "read stream")
 	}
-	st.deleted = deleted.Valid
 	return st, nil
 }
 

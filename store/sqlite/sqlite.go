@@ -57,6 +57,7 @@ type Store struct {
 	r *sql.DB // reader connections
 
 	wmu       sync.Mutex // serializes this process's write transactions
+	cache     *streamCache
 	committer *groupcommit.Committer
 	signal    wake.Signal
 
@@ -93,7 +94,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: create directory of %s: %w", path, err)
 		}
 	}
-	s := &Store{path: path, opts: o, stop: make(chan struct{}), watchDone: make(chan struct{})}
+	s := &Store{path: path, opts: o, cache: newStreamCache(), stop: make(chan struct{}), watchDone: make(chan struct{})}
 	params := url.Values{
 		"_journal_mode": {"WAL"},
 		"_synchronous":  {string(o.synchronous)},

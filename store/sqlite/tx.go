@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/internal/groupcommit"
 )
 
 // InTx implements eventual.TxStore. The transaction holds the database's
@@ -18,17 +19,20 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var appended bool
+	t := &tx{s: s}
 	err := s.writeTx(ctx, func(stx *sql.Tx) error {
-		t := &tx{s: s, tx: stx}
-		err := fn(t)
-		appended = t.appended
-		return err
+		t.tx = stx
+		return fn(t)
 	})
+	// The stream cache follows only the group commit: forget what this
+	// transaction wrote, committed or not.
+	for id := range t.touched {
+		s.cache.drop(id)
+	}
 	if err != nil {
 		return err
 	}
-	if appended {
+	if len(t.touched) > 0 {
 		s.signal.Notify()
 	}
 	return nil
@@ -36,9 +40,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 
 // tx is a write transaction handed to InTx's fn.
 type tx struct {
-	s        *Store
-	tx       *sql.Tx
-	appended bool
+	s       *Store
+	tx      *sql.Tx
+	touched map[string]bool // streams appended to
 }
 
 var _ eventual.Tx = (*tx)(nil)
@@ -59,22 +63,22 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if err != nil {
 		return nil, err
 	}
-	w, err := t.s.newBatchWriter(ctx, t.tx)
-	if err != nil {
+	// Every event ID is looked up first, so that no insert fails.
+	w := &writer{s: t.s, ctx: context.WithoutCancel(ctx), tx: t.tx, lookupAll: true}
+	r := &groupcommit.Request{Appends: appends}
+	if err := w.write([]*groupcommit.Request{r}); err != nil {
 		return nil, t.s.wrapErr(ctx, err, "append")
 	}
-	res, reqErr, fatal := w.appendRequest(appends, false)
-	if fatal == nil && reqErr == nil {
-		fatal = w.flush()
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	if fatal != nil {
-		return nil, t.s.wrapErr(ctx, fatal, "append")
+	if t.touched == nil {
+		t.touched = map[string]bool{}
 	}
-	if reqErr != nil {
-		return nil, reqErr
+	for _, a := range appends {
+		t.touched[a.StreamID] = true
 	}
-	t.appended = true
-	return res, nil
+	return r.Results, nil
 }
 
 func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
@@ -180,7 +184,8 @@ func (s *Store) TruncateStream(ctx context.Context, streamID string, before uint
 		if _, err := stx.ExecContext(ctx, "DELETE FROM events WHERE stream_no = ? AND version < ?", st.no, before); err != nil {
 			return err
 		}
-		_, err := stx.ExecContext(ctx, "UPDATE streams SET first_version = ? WHERE stream_no = ?", before, st.no)
+		// Keep the head in the row: the events that told it may be gone.
+		_, err := stx.ExecContext(ctx, "UPDATE streams SET first_version = ?, version = ? WHERE stream_no = ?", before, st.version, st.no)
 		return err
 	})
 }
@@ -200,6 +205,7 @@ func (s *Store) changeStream(ctx context.Context, streamID string, change func(*
 		}
 		return change(stx, st)
 	})
+	s.cache.drop(streamID)
 	if err == nil || isStoreError(err) {
 		return err
 	}

@@ -188,6 +188,35 @@ func testTransactions(t *testing.T, b Backend) {
 		sub.take(t, 1)
 	})
 
+	t.Run("store and transaction on one stream", func(t *testing.T) {
+		// The store appends (and may remember the stream's version), a
+		// transaction appends and commits, one appends and rolls back: the
+		// store must see the first and not the second.
+		mustAppend(t, s, "tx-mixed", eventual.NoStream, ev("m", 1))
+		mustAppend(t, s, "tx-mixed", eventual.Exact(1), ev("m", 2))
+		if err := s.InTx(ctx, func(tx eventual.Tx) error {
+			_, err := tx.Append(ctx, "tx-mixed", eventual.Exact(2), ev("m", 3))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Append(ctx, "tx-mixed", eventual.Exact(2), ev("stale", 0)); !errors.Is(err, eventual.ErrConflict) {
+			t.Fatalf("append with the version before the transaction: %v, want ErrConflict", err)
+		}
+		mustAppend(t, s, "tx-mixed", eventual.Exact(3), ev("m", 4))
+		boom := errors.New("boom")
+		if err := s.InTx(ctx, func(tx eventual.Tx) error {
+			if _, err := tx.Append(ctx, "tx-mixed", eventual.Exact(4), ev("m", 5)); err != nil {
+				return err
+			}
+			return boom
+		}); !errors.Is(err, boom) {
+			t.Fatal(err)
+		}
+		mustAppend(t, s, "tx-mixed", eventual.Exact(4), ev("m", 5))
+		sub.take(t, 5)
+	})
+
 	t.Run("conflict inside", func(t *testing.T) {
 		err := s.InTx(ctx, func(tx eventual.Tx) error {
 			_, err := tx.Append(ctx, "tx-a", eventual.Exact(1), ev("a", 9))

@@ -162,11 +162,14 @@ func testExpectedVersions(t *testing.T, b Backend) {
 	}
 }
 
-// testConcurrentExactAppends races 50 writers on one stream, each appending
-// with the version it last saw: versions must come out 1..N without a gap,
-// and every writer that lost a race must get ErrConflict.
+// testConcurrentExactAppends races 50 writers on one stream, through two
+// handles when the backend can share, each appending with the version it
+// last saw: versions must come out 1..N without a gap, and every writer that
+// lost a race must get ErrConflict.
 func testConcurrentExactAppends(t *testing.T, b Backend) {
-	s := b.open(t)
+	handles := []eventual.Store{b.open(t)}
+	handles = append(handles, b.share(t, handles[0]))
+	s := handles[0]
 	ctx := testContext(t)
 	const writers = 50
 	target := uint64(200)
@@ -179,6 +182,7 @@ func testConcurrentExactAppends(t *testing.T, b Backend) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
+		s := handles[w%len(handles)]
 		wg.Go(func() {
 			for {
 				var v uint64
@@ -236,6 +240,33 @@ func testConcurrentExactAppends(t *testing.T, b Backend) {
 		t.Fatalf("%d appends succeeded but the stream holds %d events", wins.Load(), n)
 	}
 	t.Logf("%d appends won, %d lost with ErrConflict", wins.Load(), conflicts.Load())
+}
+
+// testTwoHandlesOneStream appends to one stream through two handles in
+// turn: each must see the other's appends (no stale cache of versions).
+func testTwoHandlesOneStream(t *testing.T, b Backend) {
+	s := b.open(t)
+	handles := []eventual.Store{s, b.share(t, s)}
+	ctx := testContext(t)
+	for i := range 40 {
+		h := handles[(i/3)%2] // three appends through each in turn
+		res, err := h.Append(ctx, "shared", eventual.Exact(uint64(i)), ev("e", i))
+		if err != nil {
+			t.Fatalf("append %d through handle %d: %v", i, (i/3)%2, err)
+		}
+		if res.LastVersion != uint64(i+1) {
+			t.Fatalf("append %d landed at version %d", i, res.LastVersion)
+		}
+		// A stale version is refused through either handle.
+		if i > 0 {
+			if _, err := handles[i%2].Append(ctx, "shared", eventual.Exact(uint64(i)), ev("stale", i)); !errors.Is(err, eventual.ErrConflict) {
+				t.Fatalf("stale append %d: %v, want ErrConflict", i, err)
+			}
+		}
+	}
+	if n := len(readStream(t, handles[1], "shared", eventual.ReadStreamOptions{})); n != 40 {
+		t.Fatalf("stream holds %d events, want 40", n)
+	}
 }
 
 func testIdempotentAppend(t *testing.T, b Backend) {

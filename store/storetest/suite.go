@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"AppendAndReadBack", testAppendAndReadBack},
 		{"ExpectedVersions", testExpectedVersions},
 		{"ConcurrentExactAppends", testConcurrentExactAppends},
+		{"TwoHandlesOneStream", testTwoHandlesOneStream},
 		{"IdempotentAppend", testIdempotentAppend},
 		{"AppendMulti", testAppendMulti},
 		{"BadInput", testBadInput},
