@@ -16,6 +16,7 @@ import (
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/plan"
 )
 
 // Append implements eventual.Store.
@@ -40,7 +41,8 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendReque
 }
 
 // commitBatch is the group commit: one transaction for a batch of requests.
-func (s *Store) commitBatch(ctx context.Context, batch []*groupcommit.Request) {
+func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
+	batch := b.All()
 	err := s.commitOn(ctx, batch)
 	if err != nil {
 		err = s.wrapErr(ctx, err, "append")
@@ -83,47 +85,12 @@ type batchWriter struct {
 	lookupAll bool
 }
 
-// streamView is a stream as the batch sees it.
-type streamView struct {
-	exists, deleted, changed bool
-	version                  uint64
-}
-
-// rows are the columns of the events to insert.
-type rows struct {
-	positions, versions                  []int64
-	streams, types                       []string
-	ids                                  [][16]byte
-	schemas                              []int32
-	data, extra                          [][]byte
-	corr, caus, tenant, user, tpar, tsta []*string
-	recorded                             []time.Time
-}
-
 // write writes the batch's requests, setting each one's Results or Err. It
 // returns retry when an insert hit a stored event ID without lookupAll, and
 // a non-nil error when the transaction failed as a whole.
 func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (retry bool, err error) {
 	s := w.s
-	total := 0
-	var streamIDs []string
-	var eventIDs [][16]byte
-	seen := map[string]bool{}
-	for _, r := range batch {
-		r.Results, r.Err = nil, nil
-		for _, a := range r.Appends {
-			total += len(a.Events)
-			if !seen[a.StreamID] {
-				seen[a.StreamID] = true
-				streamIDs = append(streamIDs, a.StreamID)
-			}
-			if w.lookupAll {
-				for _, e := range a.Events {
-					eventIDs = append(eventIDs, [16]byte(e.ID))
-				}
-			}
-		}
-	}
+	streamIDs, eventIDs, total := plan.StreamIDs(batch)
 
 	// Round trip 1: begin, lock, read the streams, (the stored IDs,) the
 	// last recorded time, and take the positions.
@@ -131,7 +98,8 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 	if w.ownTx {
 		b.Queue("BEGIN")
 	}
-	if w.lock && !s.unordered {
+	lock := w.lock && !s.unordered
+	if lock {
 		b.Queue(s.q.lock, s.lockKey)
 	}
 	b.Queue(s.q.streams, streamIDs)
@@ -140,8 +108,7 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 	}
 	b.Queue(s.q.lastRecorded)
 	b.Queue(s.q.positions, total)
-	view := map[string]*streamView{}
-	stored := map[uuid.UUID]decide.Stored{}
+	p := plan.New()
 	var lastRecorded time.Time
 	positions := make([]int64, 0, total)
 	err = w.roundTrip(ctx, b, func(br pgx.BatchResults) error {
@@ -150,16 +117,20 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 				return err
 			}
 		}
-		if w.lock && !s.unordered {
+		if lock {
 			if _, err := br.Exec(); err != nil {
 				return err
 			}
 		}
-		if err := readStreams(br, view); err != nil {
+		if err := readStreams(br, p.Streams); err != nil {
 			return err
 		}
 		if w.lookupAll {
-			if err := readStored(br, stored); err != nil {
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			if err := scanStored(rows, p.Stored); err != nil {
 				return err
 			}
 		}
@@ -170,9 +141,9 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 		if err != nil {
 			return err
 		}
-		var p int64
-		_, err = pgx.ForEachRow(rows, []any{&p}, func() error {
-			positions = append(positions, p)
+		var pos int64
+		_, err = pgx.ForEachRow(rows, []any{&pos}, func() error {
+			positions = append(positions, pos)
 			return nil
 		})
 		return err
@@ -181,32 +152,52 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 		return false, err
 	}
 
-	// Decide each request in order against the batch's view.
-	now := s.opts.now().UTC().Truncate(time.Microsecond)
-	if now.Before(lastRecorded) {
-		now = lastRecorded.UTC() // recorded_at never goes down along the log
-	}
-	// Under the lock the positions are consecutive; sorted, they are
-	// handed out in order either way.
+	// Decide each request in order against the batch's view. Under the
+	// lock the positions are consecutive; sorted, they go out in order
+	// either way.
 	slices.Sort(positions)
-	var out rows
+	p.NextPosition = func() (uint64, error) {
+		pos := positions[0]
+		positions = positions[1:]
+		return uint64(pos), nil
+	}
+	if !w.lookupAll {
+		p.Lookup = func(events []eventual.EventData) error {
+			ids := make([]uuid.UUID, len(events))
+			for i, e := range events {
+				ids[i] = e.ID
+			}
+			rows, err := w.q.Query(ctx, s.q.lookup, ids)
+			if err != nil {
+				return err
+			}
+			return scanStored(rows, p.Stored)
+		}
+	}
 	for _, r := range batch {
-		if err := w.plan(ctx, r, view, stored, &positions, now, &out); err != nil {
+		if err := p.Plan(r); err != nil {
 			return false, w.abort(ctx, err)
 		}
 	}
+	now := plan.Recorded(s.opts.now(), lastRecorded)
 
 	// Round trip 2: insert, update the streams, notify, commit.
 	b = &pgx.Batch{}
-	if len(out.positions) > 0 {
+	if len(p.Rows) > 0 {
+		var out rows
+		for _, r := range p.Rows {
+			if err := out.add(r, now); err != nil {
+				return false, w.abort(ctx, err)
+			}
+		}
 		b.Queue(s.q.insertEvents, out.positions, out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 			out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra, out.recorded)
 		var ids []string
 		var versions []int64
-		for id, v := range view {
-			if v.changed {
+		for id, st := range p.Streams {
+			if st.Changed {
 				ids = append(ids, id)
-				versions = append(versions, int64(v.version))
+				versions = append(versions, int64(st.Version))
 			}
 		}
 		b.Queue(s.q.upsertStreams, ids, versions, now)
@@ -258,83 +249,7 @@ func (w *batchWriter) abort(ctx context.Context, err error) error {
 	return err
 }
 
-// plan decides one request and, if all its appends may be written, adds
-// their rows and moves the view on. A request's own failure is set on it.
-func (w *batchWriter) plan(ctx context.Context, r *groupcommit.Request, view map[string]*streamView, stored map[uuid.UUID]decide.Stored, positions *[]int64, now time.Time, out *rows) error {
-	results := make([]eventual.AppendResult, len(r.Appends))
-	write := make([]bool, len(r.Appends))
-	for i, a := range r.Appends {
-		st := view[a.StreamID]
-		if st == nil {
-			st = &streamView{}
-			view[a.StreamID] = st
-		}
-		known := decide.Stream{Exists: st.exists, Version: st.version, Deleted: st.deleted}
-		outcome, res, err := decide.Append(a, known, storedOf(a, stored))
-		if errors.Is(err, eventual.ErrConflict) && !w.lookupAll {
-			// It may be the retry of an append stored already.
-			if err := w.lookup(ctx, a.Events, stored); err != nil {
-				return err
-			}
-			outcome, res, err = decide.Append(a, known, storedOf(a, stored))
-		}
-		if err != nil {
-			r.Err = err
-			return nil
-		}
-		results[i], write[i] = res, outcome == decide.Write
-	}
-	for i, a := range r.Appends {
-		if !write[i] {
-			continue
-		}
-		st := view[a.StreamID]
-		res := eventual.AppendResult{StreamID: a.StreamID, FirstVersion: st.version + 1, FirstPosition: uint64((*positions)[0])}
-		for _, e := range a.Events {
-			pos := (*positions)[0]
-			*positions = (*positions)[1:]
-			st.version++
-			if err := out.add(pos, a.StreamID, st.version, e, now); err != nil {
-				return err
-			}
-			stored[e.ID] = decide.Stored{StreamID: a.StreamID, Version: st.version, Position: uint64(pos)}
-			res.LastPosition = uint64(pos)
-		}
-		st.exists, st.changed = true, true
-		res.LastVersion = st.version
-		results[i] = res
-	}
-	r.Results = results
-	return nil
-}
-
-// lookup adds where the events' IDs are stored to stored.
-func (w *batchWriter) lookup(ctx context.Context, events []eventual.EventData, stored map[uuid.UUID]decide.Stored) error {
-	ids := make([][16]byte, len(events))
-	for i, e := range events {
-		ids[i] = [16]byte(e.ID)
-	}
-	rows, err := w.q.Query(ctx, w.s.q.lookup, ids)
-	if err != nil {
-		return err
-	}
-	return scanStored(rows, stored)
-}
-
-func storedOf(a eventual.AppendRequest, stored map[uuid.UUID]decide.Stored) []*decide.Stored {
-	var out []*decide.Stored
-	for i, e := range a.Events {
-		if loc, ok := stored[e.ID]; ok {
-			if out == nil {
-				out = make([]*decide.Stored, len(a.Events))
-			}
-			out[i] = &loc
-		}
-	}
-	return out
-}
-
-func readStreams(br pgx.BatchResults, view map[string]*streamView) error {
+func readStreams(br pgx.BatchResults, view map[string]*plan.Stream) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
@@ -347,17 +262,9 @@ func readStreams(br pgx.BatchResults, view map[string]*streamView) error {
 		if err := rows.Scan(&id, &v, &first, &deleted); err != nil {
 			return err
 		}
-		view[id] = &streamView{exists: true, deleted: deleted, version: uint64(v)}
+		view[id] = &plan.Stream{Exists: true, Deleted: deleted, Version: uint64(v)}
 	}
 	return rows.Err()
-}
-
-func readStored(br pgx.BatchResults, stored map[uuid.UUID]decide.Stored) error {
-	rows, err := br.Query()
-	if err != nil {
-		return err
-	}
-	return scanStored(rows, stored)
 }
 
 func scanStored(rows pgx.Rows, stored map[uuid.UUID]decide.Stored) error {
@@ -375,8 +282,19 @@ func scanStored(rows pgx.Rows, stored map[uuid.UUID]decide.Stored) error {
 	return rows.Err()
 }
 
-func (r *rows) add(pos int64, stream string, version uint64, e eventual.EventData, now time.Time) error {
-	m := e.Metadata
+// rows are the columns of the events to insert.
+type rows struct {
+	positions, versions                  []int64
+	streams, types                       []string
+	ids                                  [][16]byte
+	schemas                              []int32
+	data, extra                          [][]byte
+	corr, caus, tenant, user, tpar, tsta []*string
+	recorded                             []time.Time
+}
+
+func (r *rows) add(row plan.Row, now time.Time) error {
+	e, m := row.Event, row.Event.Metadata
 	var extra []byte
 	if len(m.Extra) > 0 {
 		var err error
@@ -384,9 +302,9 @@ func (r *rows) add(pos int64, stream string, version uint64, e eventual.EventDat
 			return fmt.Errorf("encode metadata: %w", err)
 		}
 	}
-	r.positions = append(r.positions, pos)
-	r.streams = append(r.streams, stream)
-	r.versions = append(r.versions, int64(version))
+	r.positions = append(r.positions, int64(row.Position))
+	r.streams = append(r.streams, row.StreamID)
+	r.versions = append(r.versions, int64(row.Version))
 	r.ids = append(r.ids, [16]byte(e.ID))
 	r.types = append(r.types, e.Type)
 	r.schemas = append(r.schemas, int32(e.SchemaVersion))

@@ -76,7 +76,7 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	// Every event ID is looked up first, so that no insert fails: a failed
 	// statement would abort the caller's whole transaction.
 	w := &batchWriter{s: t.s, q: t.tx, lock: !t.locked, lookupAll: true}
-	r := &groupcommit.Request{Appends: appends}
+	r := groupcommit.NewRequest(appends)
 	if _, err := w.write(ctx, []*groupcommit.Request{r}); err != nil {
 		return nil, t.s.wrapErr(ctx, err, "append")
 	}

@@ -46,26 +46,53 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendReque
 var errUnique = errors.New("an insert met a unique index")
 
 // commitBatch is the group commit: one transaction for a batch of requests,
-// each decided on its own.
-func (s *Store) commitBatch(ctx context.Context, batch []*groupcommit.Request) {
+// each decided on its own. It writes the requests as they arrive and
+// commits when the batch is complete, so that inserting the first ones
+// overlaps with the others being made.
+func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 	// A batch taken is written to the end; and with a context that can be
 	// cancelled, the driver runs every statement on a goroutine of its own.
 	ctx = context.WithoutCancel(ctx)
-	write := func(lookupAll bool) error {
-		return s.writeTx(ctx, func(tx *sql.Tx) error {
-			w := &writer{s: s, ctx: ctx, tx: tx, cache: true, lookupAll: lookupAll}
-			return w.write(batch)
-		})
-	}
-	err := write(false)
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		w, err := s.newWriter(ctx, tx, true, false)
+		if err != nil {
+			return err
+		}
+		for {
+			for r := b.TryNext(); r != nil; r = b.TryNext() {
+				if err := w.add(r); err != nil {
+					return err
+				}
+			}
+			if err := w.flushRows(); err != nil { // before waiting for more
+				return err
+			}
+			if !b.Wait() {
+				return w.finish()
+			}
+		}
+	})
 	if errors.Is(err, errUnique) {
 		s.cache.clear()
-		err = write(true)
+		err = s.writeTx(ctx, func(tx *sql.Tx) error {
+			w, err := s.newWriter(ctx, tx, false, true)
+			if err != nil {
+				return err
+			}
+			for _, r := range b.Requests() {
+				if err := w.add(r); err != nil {
+					return err
+				}
+			}
+			return w.finish()
+		})
 	}
 	if err != nil {
+		for b.TryNext() != nil { // the ones taken but not read fail too
+		}
 		s.cache.clear()
 		err = s.wrapErr(ctx, err, "append")
-		for _, r := range batch {
+		for _, r := range b.Requests() {
 			if r.Err == nil {
 				r.Results, r.Err = nil, err
 			}
@@ -102,7 +129,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err err
 	return tx.Commit()
 }
 
-// writer writes a batch of appends in one write transaction.
+// writer writes appends in one write transaction: add plans each request
+// in memory, flushRows inserts the planned events, finish writes the new
+// streams. Requests that fail get their own error and write nothing.
 type writer struct {
 	s   *Store
 	ctx context.Context
@@ -114,70 +143,101 @@ type writer struct {
 	// can fail; otherwise an insert that meets a stored ID fails the batch
 	// with errUnique.
 	lookupAll bool
+	p         *plan.Batch
+	now       int64 // recorded_at of the events written, unix µs
+	written   int   // rows of p.Rows inserted
 }
 
-// write plans the batch in memory and writes the planned events and new
-// streams. Requests that fail get their own error and write nothing.
-func (w *writer) write(batch []*groupcommit.Request) error {
+func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache, lookupAll bool) (*writer, error) {
 	var lastPos, lastRecorded, dataVersion, maxNo int64
-	err := w.tx.QueryRowContext(w.ctx, `SELECT
+	err := tx.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
 		COALESCE((SELECT recorded_at FROM events ORDER BY position DESC LIMIT 1), 0),
 		(SELECT data_version FROM pragma_data_version()),
 		COALESCE((SELECT MAX(stream_no) FROM streams), 0)`).Scan(&lastPos, &lastRecorded, &dataVersion, &maxNo)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if w.cache {
+	if cache {
 		// data_version changes when another connection (another process)
 		// commits: what the cache knows may be stale then.
-		w.s.cache.validate(dataVersion)
+		s.cache.validate(dataVersion)
 	}
-
-	p := plan.New()
-	streamIDs, eventIDs, _ := plan.StreamIDs(batch)
-	if err := w.loadStreams(p, streamIDs); err != nil {
-		return err
-	}
-	if w.lookupAll {
-		if err := w.lookup(p.Stored, eventIDs); err != nil {
-			return err
-		}
-	} else {
-		p.Lookup = func(events []eventual.EventData) error {
+	w := &writer{s: s, ctx: ctx, tx: tx, cache: cache, lookupAll: lookupAll, p: plan.New(),
+		now: plan.Recorded(s.opts.now(), time.UnixMicro(lastRecorded)).UnixMicro()}
+	if !lookupAll {
+		w.p.Lookup = func(events []eventual.EventData) error {
 			ids := make([]uuid.UUID, len(events))
 			for i, e := range events {
 				ids[i] = e.ID
 			}
-			return w.lookup(p.Stored, ids)
+			return w.lookup(ids)
 		}
 	}
-	p.NextPosition = func() (uint64, error) {
+	w.p.NextPosition = func() (uint64, error) {
 		lastPos++
 		return uint64(lastPos), nil
 	}
-	p.OnCreate = func(_ string, st *plan.Stream) error {
+	w.p.OnCreate = func(_ string, st *plan.Stream) error {
 		maxNo++
 		st.No = maxNo
 		return nil
 	}
-	now := plan.Recorded(w.s.opts.now(), time.UnixMicro(lastRecorded)).UnixMicro()
-	for _, r := range batch {
-		if err := p.Plan(r); err != nil {
+	return w, nil
+}
+
+// add plans one request, reading the streams it needs first.
+func (w *writer) add(r *groupcommit.Request) error {
+	var todo []string
+	for _, a := range r.Appends {
+		if _, ok := w.p.Streams[a.StreamID]; !ok {
+			todo = append(todo, a.StreamID)
+		}
+	}
+	if err := w.loadStreams(todo); err != nil {
+		return err
+	}
+	if w.lookupAll {
+		var ids []uuid.UUID
+		for _, a := range r.Appends {
+			for _, e := range a.Events {
+				ids = append(ids, e.ID)
+			}
+		}
+		if err := w.lookup(ids); err != nil {
 			return err
 		}
 	}
-	if err := w.insertEvents(p.Rows, now); err != nil {
+	return w.p.Plan(r)
+}
+
+// flushRows inserts the rows planned since the last flush.
+func (w *writer) flushRows() error {
+	rows := w.p.Rows[w.written:]
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := w.insertEvents(rows); err != nil {
 		if isUniqueViolation(err) && !w.lookupAll {
 			return errUnique
 		}
 		return err
 	}
-	if err := w.insertStreams(p.Streams, now); err != nil {
+	w.written = len(w.p.Rows)
+	return nil
+}
+
+// finish inserts what is left and the rows of the streams created, and
+// updates the stream cache.
+func (w *writer) finish() error {
+	if err := w.flushRows(); err != nil {
+		return err
+	}
+	if err := w.insertStreams(); err != nil {
 		return err
 	}
 	if w.cache {
-		for id, st := range p.Streams {
+		for id, st := range w.p.Streams {
 			if st.Changed {
 				w.s.cache.put(id, st.No, st.Version)
 			}
@@ -186,9 +246,10 @@ func (w *writer) write(batch []*groupcommit.Request) error {
 	return nil
 }
 
-// loadStreams fills the plan's view of the streams: from the cache, and
-// from the database for the rest in one query.
-func (w *writer) loadStreams(p *plan.Batch, ids []string) error {
+// loadStreams adds streams to the plan's view: from the cache, and from
+// the database for the rest in one query. Streams not found do not exist.
+func (w *writer) loadStreams(ids []string) error {
+	p := w.p
 	var todo []string
 	for _, id := range ids {
 		if w.cache {
@@ -224,8 +285,9 @@ func (w *writer) loadStreams(p *plan.Batch, ids []string) error {
 	return rows.Err()
 }
 
-// lookup adds where the given event IDs are stored to stored.
-func (w *writer) lookup(stored map[uuid.UUID]decide.Stored, ids []uuid.UUID) error {
+// lookup adds where the given event IDs are stored to the plan.
+func (w *writer) lookup(ids []uuid.UUID) error {
+	stored := w.p.Stored
 	if len(ids) == 0 {
 		return nil
 	}
@@ -274,8 +336,8 @@ var insertSQL = func() map[int]string {
 	return m
 }()
 
-// insertEvents writes the planned events with multi-row INSERTs.
-func (w *writer) insertEvents(rows []plan.Row, now int64) error {
+// insertEvents writes planned events with multi-row INSERTs.
+func (w *writer) insertEvents(rows []plan.Row) error {
 	args := make([]any, 0, 16*chunkSizes[0])
 	for len(rows) > 0 {
 		n := chunkSizes[len(chunkSizes)-1]
@@ -294,7 +356,7 @@ func (w *writer) insertEvents(rows []plan.Row, now int64) error {
 			}
 			args = append(args, r.Position, r.Stream.No, r.Version, r.StreamID, r.Event.ID[:], r.Event.Type, r.Event.SchemaVersion, r.Event.Data,
 				nullable(m.CorrelationID), nullable(m.CausationID), nullable(m.TenantID), nullable(m.UserID),
-				nullable(m.TraceParent), nullable(m.TraceState), extra, now)
+				nullable(m.TraceParent), nullable(m.TraceState), extra, w.now)
 		}
 		if _, err := w.tx.ExecContext(w.ctx, insertSQL[n], args...); err != nil {
 			return err
@@ -306,7 +368,8 @@ func (w *writer) insertEvents(rows []plan.Row, now int64) error {
 
 // insertStreams writes the rows of the streams the batch created. The
 // streams it appended to need no write: a stream's head is its last event.
-func (w *writer) insertStreams(streams map[string]*plan.Stream, now int64) error {
+func (w *writer) insertStreams() error {
+	streams, now := w.p.Streams, w.now
 	type row struct {
 		No      int64  `json:"n"`
 		ID      string `json:"i"`

@@ -64,10 +64,18 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 		return nil, err
 	}
 	// Every event ID is looked up first, so that no insert fails.
-	w := &writer{s: t.s, ctx: context.WithoutCancel(ctx), tx: t.tx, lookupAll: true}
-	r := &groupcommit.Request{Appends: appends}
-	if err := w.write([]*groupcommit.Request{r}); err != nil {
+	w, err := t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true)
+	if err != nil {
 		return nil, t.s.wrapErr(ctx, err, "append")
+	}
+	r := groupcommit.NewRequest(appends)
+	if err := w.add(r); err != nil {
+		return nil, t.s.wrapErr(ctx, err, "append")
+	}
+	if r.Err == nil {
+		if err := w.finish(); err != nil {
+			return nil, t.s.wrapErr(ctx, err, "append")
+		}
 	}
 	if r.Err != nil {
 		return nil, r.Err

@@ -2,6 +2,10 @@
 // function in batches, so that many appends share one database transaction
 // and one durable flush. The commit function decides the outcome of every
 // request in a batch separately: a conflicting append fails alone.
+//
+// A batch is handed over as it forms: the commit function may start writing
+// the first requests while the callers of the last batch are still coming
+// back with their next ones, and commit once the batch is complete.
 package groupcommit
 
 import (
@@ -34,8 +38,18 @@ type Request struct {
 // Events returns the number of events in the request.
 func (r *Request) Events() int { return r.events }
 
-// gatherMax bounds how long a worker waits for the callers of its last
-// batch to come back (see gather).
+// NewRequest returns a request outside any committer, for a backend that
+// writes appends through the same code in a transaction of the caller.
+func NewRequest(appends []eventual.AppendRequest) *Request {
+	r := &Request{Appends: appends}
+	for _, a := range appends {
+		r.events += len(a.Events)
+	}
+	return r
+}
+
+// gatherMax bounds the time a worker waits, per batch, for more requests
+// to arrive (see Batch.Wait).
 const gatherMax = 200 * time.Microsecond
 
 const (
@@ -44,10 +58,12 @@ const (
 	abandoned
 )
 
-// CommitFunc commits a batch of requests, setting Results or Err on each.
-// It runs on one of the committer's workers; ctx ends when the committer
-// is closed and its workers are gone, so bound slow I/O with a timeout.
-type CommitFunc func(ctx context.Context, batch []*Request)
+// CommitFunc writes and commits a batch, setting Results or Err on each of
+// its requests. It reads the requests with Batch.TryNext and Batch.Wait (or
+// all at once with Batch.All). It runs on one of the committer's workers;
+// ctx ends when the committer is closed and its workers are gone, so bound
+// slow I/O with a timeout.
+type CommitFunc func(ctx context.Context, b *Batch)
 
 // Committer runs the group commit. Create it with New; stop it with Close.
 type Committer struct {
@@ -95,10 +111,8 @@ func (c *Committer) Do(ctx context.Context, appends []eventual.AppendRequest) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &Request{Appends: appends, done: make(chan struct{})}
-	for _, a := range appends {
-		r.events += len(a.Events)
-	}
+	r := NewRequest(appends)
+	r.done = make(chan struct{})
 	select {
 	case c.queue <- r:
 	case <-ctx.Done():
@@ -125,67 +139,124 @@ func (c *Committer) Close() {
 	c.cancel()
 }
 
-// gather adds queued requests to the batch. The callers of the last batch
-// come back with their next appends right after its commit; the first of
-// them would otherwise be committed alone while the rest are on their way,
-// and batches would alternate between one request and all the others. So
-// when fewer requests are queued than the last batch held, the worker
-// yields until as many have arrived, for at most gatherMax. It does not use
-// a timer: sub-millisecond timers sleep a millisecond on some systems. A
-// lone caller (last batch of one) never waits.
-func (c *Committer) gather(take func(*Request), n *int, events *int, last int) {
-	drain := func() {
-		for *events < c.maxEvents {
-			select {
-			case r := <-c.queue:
-				take(r)
-			default:
-				return
-			}
-		}
-	}
-	drain()
-	if *n >= last {
-		return
-	}
-	deadline := time.Now().Add(c.gatherMax)
-	for *n < last && *events < c.maxEvents && time.Now().Before(deadline) {
-		runtime.Gosched()
-		drain()
-	}
-}
-
 func (c *Committer) work() {
 	defer c.wg.Done()
-	batch := make([]*Request, 0, 64)
-	last := 1 // requests in the last batch
+	last := 1          // requests in the last batch
+	var carry *Request // taken by the last batch but not read: the next one's first
 	for {
-		var first *Request
-		select {
-		case first = <-c.queue:
-		case <-c.closing:
-			return
-		}
-		batch = batch[:0]
-		events, count := 0, 0
-		take := func(r *Request) {
-			count++
-			if !r.state.CompareAndSwap(queued, taken) {
-				close(r.done) // abandoned: its caller has gone
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-c.queue:
+			case <-c.closing:
 				return
 			}
-			batch = append(batch, r)
-			events += r.events
+			if !take(first) {
+				continue
+			}
 		}
-		take(first)
-		c.gather(take, &count, &events, last)
-		last = len(batch)
-		if len(batch) == 0 {
-			continue
-		}
-		c.commit(c.base, batch)
-		for _, r := range batch {
+		b := &Batch{c: c, expect: last, pending: first, reqs: make([]*Request, 0, last)}
+		c.commit(c.base, b)
+		carry, b.pending = b.pending, nil
+		last = max(len(b.reqs), 1)
+		for _, r := range b.reqs {
 			close(r.done)
 		}
 	}
 }
+
+// take claims a request from the queue for a batch; it reports false (and
+// releases the request) when its caller has gone.
+func take(r *Request) bool {
+	if !r.state.CompareAndSwap(queued, taken) {
+		close(r.done) // abandoned: its caller has gone
+		return false
+	}
+	return true
+}
+
+// Batch is a batch as it forms. Read its requests with TryNext, and Wait for
+// more when none is ready; or take them all with All. Every request
+// returned belongs to the batch: its Results or Err must be set.
+type Batch struct {
+	c       *Committer
+	pending *Request // taken from the queue but not yet returned
+	reqs    []*Request
+	events  int
+	expect  int           // requests the last batch held
+	waited  time.Duration // time spent waiting in Wait
+}
+
+// TryNext returns the next request of the batch if one is ready, or nil.
+// It returns nil once the batch is full.
+func (b *Batch) TryNext() *Request {
+	if r := b.pending; r != nil {
+		b.pending = nil
+		b.add(r)
+		return r
+	}
+	for b.events < b.c.maxEvents {
+		select {
+		case r := <-b.c.queue:
+			if take(r) {
+				b.add(r)
+				return r
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (b *Batch) add(r *Request) {
+	b.reqs = append(b.reqs, r)
+	b.events += r.events
+}
+
+// Wait reports whether the batch should take more requests, waiting until
+// one arrives. The callers of the last batch come back with their next
+// appends right after its commit; without waiting, the first of them would
+// be committed alone while the rest are on their way, and batches would
+// alternate between one request and all the others. So while the batch
+// holds fewer requests than the last one did, Wait yields until another
+// arrives, spending at most gatherMax per batch waiting. It uses no timer:
+// sub-millisecond timers sleep a millisecond on some systems. A lone caller
+// (last batch of one) never waits.
+func (b *Batch) Wait() bool {
+	if b.pending != nil {
+		return true
+	}
+	if b.events >= b.c.maxEvents || len(b.reqs) >= b.expect {
+		return false
+	}
+	start := time.Now()
+	defer func() { b.waited += time.Since(start) }()
+	for b.waited+time.Since(start) < b.c.gatherMax {
+		runtime.Gosched()
+		select {
+		case r := <-b.c.queue:
+			if take(r) {
+				b.pending = r
+				return true
+			}
+		default:
+		}
+	}
+	return false
+}
+
+// All returns every request of the batch, gathering them first.
+func (b *Batch) All() []*Request {
+	for {
+		for b.TryNext() != nil {
+		}
+		if !b.Wait() {
+			return b.reqs
+		}
+	}
+}
+
+// Requests returns the requests the batch has returned so far.
+func (b *Batch) Requests() []*Request { return b.reqs }

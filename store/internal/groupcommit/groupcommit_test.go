@@ -28,11 +28,12 @@ func spin(d time.Duration) {
 // alternating between the first caller back and the rest.
 func TestBatchesFillUp(t *testing.T) {
 	var batches, reqs atomic.Int64
-	c := New(func(ctx context.Context, b []*Request) {
+	c := New(func(ctx context.Context, b *Batch) {
+		all := b.All()
 		batches.Add(1)
-		reqs.Add(int64(len(b)))
+		reqs.Add(int64(len(all)))
 		spin(300 * time.Microsecond)
-		for _, r := range b {
+		for _, r := range all {
 			r.Results = make([]eventual.AppendResult, 1)
 		}
 	}, 1, 1024)
@@ -61,8 +62,8 @@ func TestBatchesFillUp(t *testing.T) {
 
 func TestResultsAndErrorsReachTheirCallers(t *testing.T) {
 	boom := errors.New("boom")
-	c := New(func(ctx context.Context, b []*Request) {
-		for _, r := range b {
+	c := New(func(ctx context.Context, b *Batch) {
+		for _, r := range b.All() {
 			if r.Appends[0].StreamID == "bad" {
 				r.Err = boom
 				continue
@@ -94,10 +95,10 @@ func TestBatchLimit(t *testing.T) {
 	var mu sync.Mutex
 	var biggest int
 	release := make(chan struct{})
-	c := New(func(ctx context.Context, b []*Request) {
+	c := New(func(ctx context.Context, b *Batch) {
 		<-release
 		n := 0
-		for _, r := range b {
+		for _, r := range b.All() {
 			n += r.Events()
 			r.Results = make([]eventual.AppendResult, 1)
 		}
@@ -121,10 +122,11 @@ func TestBatchLimit(t *testing.T) {
 func TestCancelledBeforeTakenWritesNothing(t *testing.T) {
 	var committed atomic.Int64
 	release := make(chan struct{})
-	c := New(func(ctx context.Context, b []*Request) {
+	c := New(func(ctx context.Context, b *Batch) {
 		<-release
-		committed.Add(int64(len(b)))
-		for _, r := range b {
+		all := b.All()
+		committed.Add(int64(len(all)))
+		for _, r := range all {
 			r.Results = make([]eventual.AppendResult, 1)
 		}
 	}, 1, 1024)
@@ -153,8 +155,8 @@ func TestCancelledBeforeTakenWritesNothing(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	c := New(func(ctx context.Context, b []*Request) {
-		for _, r := range b {
+	c := New(func(ctx context.Context, b *Batch) {
+		for _, r := range b.All() {
 			r.Results = make([]eventual.AppendResult, 1)
 		}
 	}, 1, 1024)
@@ -165,5 +167,61 @@ func TestClose(t *testing.T) {
 	c.Close()
 	if _, err := c.Do(context.Background(), one(1)); !errors.Is(err, eventual.ErrClosed) {
 		t.Fatalf("Do after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestUnreadRequestGoesToTheNextBatch: a request that Wait took but the
+// commit function did not read (it stopped early) is written by the next
+// batch, not lost.
+func TestUnreadRequestGoesToTheNextBatch(t *testing.T) {
+	release := make(chan struct{})
+	var batch atomic.Int64
+	var written atomic.Int64
+	c := New(func(ctx context.Context, b *Batch) {
+		switch batch.Add(1) {
+		case 1: // wait for everyone to queue, then take them all: expect 5 next
+			<-release
+			for _, r := range b.All() {
+				r.Results = make([]eventual.AppendResult, 1)
+				written.Add(1)
+			}
+		case 2: // read one, let Wait take another, stop
+			r := b.TryNext()
+			r.Results = make([]eventual.AppendResult, 1)
+			written.Add(1)
+			for i := 0; i < 1000 && !b.Wait(); i++ {
+			}
+		default:
+			for _, r := range b.All() {
+				r.Results = make([]eventual.AppendResult, 1)
+				written.Add(1)
+			}
+		}
+	}, 1, 1024)
+	c.gatherMax = time.Second
+	defer c.Close()
+	var wg sync.WaitGroup
+	call := func() {
+		wg.Go(func() {
+			if _, err := c.Do(context.Background(), one(1)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for range 5 {
+		call()
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for range 2 { // batch 2 reads one of these; Wait takes the other
+		call()
+	}
+	wg.Wait()
+	if n := written.Load(); n != 7 {
+		t.Fatalf("%d requests written, want 7", n)
+	}
+	if n := batch.Load(); n < 3 {
+		t.Fatalf("%d batches, want the unread request in a third", n)
 	}
 }
