@@ -192,15 +192,18 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 		}
 		b.Queue(s.q.insertEvents, out.positions, out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 			out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra, out.recorded)
+		// Only new streams are written: a stream's head is its last event.
 		var ids []string
 		var versions []int64
 		for id, st := range p.Streams {
-			if st.Changed {
+			if st.Created {
 				ids = append(ids, id)
 				versions = append(versions, int64(st.Version))
 			}
 		}
-		b.Queue(s.q.upsertStreams, ids, versions, now)
+		if len(ids) > 0 {
+			b.Queue(s.q.insertStreams, ids, versions, now)
+		}
 		b.Queue(s.q.notify, s.channel, strconv.FormatInt(out.positions[len(out.positions)-1], 10))
 	}
 	if w.ownTx {

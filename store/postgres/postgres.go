@@ -330,43 +330,47 @@ type dbtx interface {
 // queries are the store's SQL statements for its schema.
 type queries struct {
 	lock, streams, lookup, lastRecorded, positions string
-	insertEvents, upsertStreams, notify            string
-	stream, streamForUpdate, head                  string
+	insertEvents, insertStreams, notify            string
+	stream, head, firstAt                          string
 	readForward, readBackward                      string
 	deleteStream, truncate, setFirst               string
 	eventColumnsFrom                               string
-	lo, hi                                         string
 }
 
 const eventColumns = `position, stream_id, version, event_id, type, schema_version, data,
 	correlation_id, causation_id, tenant_id, user_id, trace_parent, trace_state, extra, recorded_at`
 
+// streamColumns select a stream (alias s): its ID, head, first version and
+// whether it is deleted. The head is the last event's version, or the
+// version kept in the row when truncation removed every event.
+const streamColumns = `s.stream_id,
+	greatest(s.version, COALESCE((SELECT max(e.version) FROM {s}.events e WHERE e.stream_id = s.stream_id), 0)),
+	s.first_version, s.deleted_at IS NOT NULL`
+
 func newQueries(schema string) queries {
-	r := strings.NewReplacer("{s}", schema, "{cols}", eventColumns)
-	q := func(s string) string { return r.Replace(s) }
+	r := strings.NewReplacer("{cols}", eventColumns, "{stream}", streamColumns)
+	rs := strings.NewReplacer("{s}", schema)
+	q := func(s string) string { return rs.Replace(r.Replace(s)) }
 	return queries{
 		lock:         "SELECT pg_advisory_xact_lock($1)",
-		streams:      q("SELECT stream_id, version, first_version, deleted_at IS NOT NULL FROM {s}.streams WHERE stream_id = ANY($1)"),
+		streams:      q("SELECT {stream} FROM {s}.streams s WHERE s.stream_id = ANY($1)"),
 		lookup:       q("SELECT event_id, stream_id, version, position FROM {s}.events WHERE event_id = ANY($1)"),
 		lastRecorded: q("SELECT recorded_at FROM {s}.events ORDER BY position DESC LIMIT 1"),
 		positions:    q("SELECT nextval('{s}.events_position_seq') FROM generate_series(1, $1)"),
 		insertEvents: q(`INSERT INTO {s}.events ({cols})
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::bytea[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::timestamptz[])`),
-		upsertStreams: q(`INSERT INTO {s}.streams (stream_id, version, created_at)
-			SELECT id, v, $3 FROM unnest($1::text[], $2::bigint[]) AS u(id, v)
-			ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version`),
+		insertStreams: q(`INSERT INTO {s}.streams (stream_id, version, created_at)
+			SELECT id, v, $3 FROM unnest($1::text[], $2::bigint[]) AS u(id, v)`),
 		notify:           "SELECT pg_notify($1, $2)",
-		stream:           q("SELECT version, first_version, deleted_at IS NOT NULL FROM {s}.streams WHERE stream_id = $1"),
-		streamForUpdate:  q("SELECT version, first_version, deleted_at IS NOT NULL FROM {s}.streams WHERE stream_id = $1 FOR UPDATE"),
+		stream:           q("SELECT {stream} FROM {s}.streams s WHERE s.stream_id = $1"),
 		head:             q("SELECT COALESCE(max(position), 0) FROM {s}.events"),
 		readForward:      q("SELECT {cols} FROM {s}.events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3"),
 		readBackward:     q("SELECT {cols} FROM {s}.events WHERE stream_id = $1 AND version <= $2 ORDER BY version DESC LIMIT $3"),
 		deleteStream:     q("UPDATE {s}.streams SET deleted_at = $2 WHERE stream_id = $1"),
 		truncate:         q("DELETE FROM {s}.events WHERE stream_id = $1 AND version < $2"),
-		setFirst:         q("UPDATE {s}.streams SET first_version = $2 WHERE stream_id = $1"),
+		setFirst:         q("UPDATE {s}.streams SET first_version = $2, version = $3 WHERE stream_id = $1"),
 		eventColumnsFrom: q("SELECT {cols} FROM {s}.events WHERE "),
-		lo:               q("SELECT position FROM {s}.events WHERE recorded_at >= $1 ORDER BY recorded_at, position LIMIT 1"),
-		hi:               q("SELECT position FROM {s}.events WHERE recorded_at < $1 ORDER BY recorded_at DESC, position DESC LIMIT 1"),
+		firstAt:          q("SELECT position, recorded_at FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT 1"),
 	}
 }

@@ -191,36 +191,66 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 }
 
 // timeBounds turns a time range into a position range [lo, hi]. It relies
-// on recorded_at never going down along the log (see batchWriter.write).
-// empty reports that no event is in the range.
+// on recorded_at never going down along the log (see plan.Recorded), which
+// makes binary search on position possible. empty reports that no event is
+// in the range.
 func (s *Store) timeBounds(ctx context.Context, since, until time.Time) (lo, hi uint64, empty bool, err error) {
 	hi = math.MaxInt64
 	if !since.IsZero() {
-		var p int64
-		err = s.pool.QueryRow(ctx, s.q.lo, ceilMicro(since)).Scan(&p)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, 0, true, nil
+		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(since))
+		if err != nil || !ok {
+			return 0, 0, !ok, err
 		}
-		if err != nil {
-			return 0, 0, false, err
-		}
-		lo = uint64(p)
+		lo = p
 	}
 	if !until.IsZero() {
-		var p int64
-		err = s.pool.QueryRow(ctx, s.q.hi, ceilMicro(until)).Scan(&p)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, 0, true, nil
-		}
+		// The last event recorded before until is the one before the
+		// first recorded at or after it.
+		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(until))
 		if err != nil {
 			return 0, 0, false, err
 		}
-		hi = uint64(p)
-		if hi < lo {
-			return 0, 0, true, nil
+		if ok {
+			if p <= max(lo, 1) {
+				return 0, 0, true, nil
+			}
+			hi = p - 1
 		}
 	}
 	return lo, hi, false, nil
+}
+
+// firstAtOrAfter returns the position of the first event recorded at or
+// after t. f(x), the time of the first event at or after position x, never
+// decreases as x grows, gaps or not; so a lower-bound binary search over x
+// finds the answer in about log2(head) reads.
+func (s *Store) firstAtOrAfter(ctx context.Context, t time.Time) (uint64, bool, error) {
+	at := func(x uint64) (pos int64, recorded time.Time, err error) {
+		err = s.pool.QueryRow(ctx, s.q.firstAt, int64(x)).Scan(&pos, &recorded)
+		return pos, recorded, err
+	}
+	head, err := s.HeadPosition(ctx)
+	if err != nil || head == 0 {
+		return 0, false, err
+	}
+	if _, recorded, err := at(head); err != nil || recorded.Before(t) {
+		return 0, false, err
+	}
+	lo, hi := uint64(1), head
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		_, recorded, err := at(mid)
+		if err != nil {
+			return 0, false, err
+		}
+		if !recorded.Before(t) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	pos, _, err := at(lo)
+	return uint64(pos), err == nil, err
 }
 
 // ceilMicro rounds t up to a whole microsecond, the precision of
@@ -293,7 +323,7 @@ func (s *Store) StreamInfo(ctx context.Context, streamID string) (eventual.Strea
 func (s *Store) streamInfo(ctx context.Context, q querier, streamID string) (eventual.StreamInfo, error) {
 	info := eventual.StreamInfo{StreamID: streamID}
 	var v, first int64
-	err := q.QueryRow(ctx, s.q.stream, streamID).Scan(&v, &first, &info.Deleted)
+	err := q.QueryRow(ctx, s.q.stream, streamID).Scan(&info.StreamID, &v, &first, &info.Deleted)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return info, fmt.Errorf("%w: %q", eventual.ErrStreamNotFound, streamID)
 	}

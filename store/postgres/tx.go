@@ -160,7 +160,8 @@ func (s *Store) TruncateStream(ctx context.Context, streamID string, before uint
 		if _, err := ptx.Exec(ctx, s.q.truncate, streamID, int64(before)); err != nil {
 			return err
 		}
-		_, err := ptx.Exec(ctx, s.q.setFirst, streamID, int64(before))
+		// Keep the head in the row: the events that told it may be gone.
+		_, err := ptx.Exec(ctx, s.q.setFirst, streamID, int64(before), int64(info.Version))
 		return err
 	})
 }

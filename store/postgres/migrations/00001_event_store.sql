@@ -4,6 +4,12 @@
 -- events_position_seq while holding a transaction-scoped advisory lock, so
 -- positions are handed out and committed in the same order (see the
 -- store's doc and docs/adr/0002). Stream IDs compare bytewise (COLLATE "C").
+--
+-- A stream's head is its last event's version. streams.version is written
+-- when the row is created and when the stream is truncated, so a stream
+-- whose events were all truncated keeps its head; appends do not update the
+-- row. recorded_at never goes down along the log (the writer makes sure),
+-- so a time range is found by binary search on position, with no index.
 
 -- +goose Up
 CREATE TABLE streams (
@@ -36,7 +42,6 @@ CREATE TABLE events (
 
 CREATE UNIQUE INDEX events_stream_version ON events (stream_id, version);
 CREATE UNIQUE INDEX events_event_id ON events (event_id);
-CREATE INDEX events_recorded_at ON events (recorded_at);
 
 -- +goose Down
 DROP TABLE events;
