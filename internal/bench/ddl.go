@@ -31,7 +31,6 @@ var sqliteRawDDL = []string{
 )`,
 	`CREATE UNIQUE INDEX bench_raw_events_stream_version ON bench_raw_events (stream_no, version)`,
 	`CREATE UNIQUE INDEX bench_raw_events_event_id ON bench_raw_events (event_id)`,
-	`CREATE INDEX bench_raw_events_recorded_at ON bench_raw_events (recorded_at)`,
 }
 
 // sqliteRawInsert inserts one row; the baseline prepares it once per
@@ -62,7 +61,6 @@ var postgresRawDDL = []string{
 )`,
 	`CREATE UNIQUE INDEX bench_raw_events_stream_version ON bench_raw_events (stream_id, version)`,
 	`CREATE UNIQUE INDEX bench_raw_events_event_id ON bench_raw_events (event_id)`,
-	`CREATE INDEX bench_raw_events_recorded_at ON bench_raw_events (recorded_at)`,
 }
 
 // postgresRawColumns are the columns the baseline's COPY fills.
