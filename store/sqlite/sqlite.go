@@ -165,9 +165,9 @@ func (s *Store) Close() error {
 		close(s.stop)
 		s.watchOnce.Do(func() { close(s.watchDone) }) // no watcher started
 		<-s.watchDone
-		s.wmu.Lock() // wait for a transaction in progress
-		s.wmu.Unlock()
 		s.signal.Notify()
+		s.wmu.Lock() // a transaction in progress ends first
+		defer s.wmu.Unlock()
 		err = s.closeDBs()
 	})
 	return err
