@@ -44,7 +44,8 @@ type Store interface {
 
 	// ReadAll returns events of the global log in position order (or
 	// reverse), filtered as opts says, in batches, as an iterator. It reads
-	// what is committed while it runs and stops at the end of the log.
+	// up to the head of the log as it was when it started; use Subscribe to
+	// go on with what comes after.
 	ReadAll(ctx context.Context, opts ReadAllOptions) iter.Seq2[RecordedEvent, error]
 
 	// Subscribe returns all events from opts.From on, as ReadAll does, and

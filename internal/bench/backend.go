@@ -130,10 +130,14 @@ func rawSQLite(ctx context.Context, cfg Config, path string) (out rawOutcome, er
 	}
 	defer conn.Close()
 
+	ddl, err := rawDDL(sqlite.Migrations())
+	if err != nil {
+		return out, err
+	}
 	setup := append([]string{
 		fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", sqliteCheckpointPages),
 		"DROP TABLE IF EXISTS " + rawTable,
-	}, sqliteRawDDL...)
+	}, ddl...)
 	for _, q := range setup {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return out, fmt.Errorf("create %s: %w", rawTable, err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/eventual-go/eventual/store/postgres"
 )
 
 // openPostgres connects to PostgreSQL, creates a fresh schema
@@ -61,10 +63,14 @@ func openPostgres(ctx context.Context, cfg Config) (*backend, error) {
 // sequence.
 func rawPostgres(ctx context.Context, cfg Config, conn *pgx.Conn, schema string) (out rawOutcome, err error) {
 	out.method = "COPY, 1 connection"
+	ddl, err := rawDDL(postgres.Migrations())
+	if err != nil {
+		return out, err
+	}
 	setup := append([]string{
 		"SET search_path TO " + pgx.Identifier{schema}.Sanitize(),
 		"DROP TABLE IF EXISTS " + rawTable,
-	}, postgresRawDDL...)
+	}, ddl...)
 	for _, q := range setup {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return out, fmt.Errorf("create %s: %w", rawTable, err)

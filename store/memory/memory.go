@@ -26,6 +26,7 @@ import (
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/iterate"
+	"github.com/eventual-go/eventual/store/internal/plan"
 	"github.com/eventual-go/eventual/store/internal/wake"
 )
 
@@ -170,14 +171,7 @@ func (s *Store) readStream(ctx context.Context, streamID string, opts eventual.R
 	if err := opts.Validate(); err != nil {
 		return iterate.Fail(err)
 	}
-	next := opts.From // the next version to read; 0 backward: the end
-	if opts.Direction == eventual.Forward && next == 0 {
-		next = 1
-	}
-	done := false
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
+	find := func() (*stream, error) {
 		if s.closed {
 			return nil, eventual.ErrClosed
 		}
@@ -185,42 +179,46 @@ func (s *Store) readStream(ctx context.Context, streamID string, opts eventual.R
 		if st == nil {
 			st = s.streams[streamID]
 		}
-		if st == nil {
+		switch {
+		case st == nil:
 			return nil, fmt.Errorf("%w: %q", eventual.ErrStreamNotFound, streamID)
-		}
-		if st.deleted {
+		case st.deleted:
 			return nil, fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
 		}
-		if done || len(st.events) == 0 {
-			return nil, nil
+		return st, nil
+	}
+	resolve := func(context.Context) (uint64, error) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		st, err := find()
+		if err != nil {
+			return 0, err
 		}
-		base := st.events[0].Version // events[i].Version == base+i
-		var page []eventual.RecordedEvent
-		if opts.Direction == eventual.Forward {
-			i := max(int(min(next, st.version+1))-int(base), 0)
-			j := min(i+n, len(st.events))
-			page = st.events[i:j]
-			if len(page) > 0 {
-				next = page[len(page)-1].Version + 1
-			}
-		} else {
-			if next == 0 || next > st.version {
-				next = st.version
-			}
-			if next < base {
+		return st.version, nil
+	}
+	return iterate.Stream(ctx, opts, resolve, func(_ context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		st, err := find()
+		if err != nil || len(st.events) == 0 {
+			return nil, err
+		}
+		// st.events[i].Version == base + i
+		base := st.events[0].Version
+		if !backward {
+			i := int(max(from, base) - base)
+			if i >= len(st.events) {
 				return nil, nil
 			}
-			j := int(next-base) + 1
-			i := max(j-n, 0)
-			page = slices.Clone(st.events[i:j])
-			slices.Reverse(page)
-			if i == 0 {
-				done = true
-			} else {
-				next = st.events[i-1].Version
-			}
+			return cloneEvents(st.events[i:min(i+n, len(st.events))]), nil
 		}
-		return cloneEvents(page), nil
+		if from < base {
+			return nil, nil
+		}
+		j := min(int(from-base), len(st.events)-1)
+		page := cloneEvents(st.events[max(j-n+1, 0) : j+1])
+		slices.Reverse(page)
+		return page, nil
 	})
 }
 
@@ -229,47 +227,54 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 	if err := opts.Validate(); err != nil {
 		return iterate.Fail(err)
 	}
-	cursor, done := opts.From, false
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		if s.closed {
-			return nil, eventual.ErrClosed
+	bounds := func(ctx context.Context) (uint64, uint64, bool, error) {
+		head, err := s.HeadPosition(ctx)
+		if err != nil {
+			return 0, 0, false, err
 		}
-		var page []eventual.RecordedEvent
-		if opts.Direction == eventual.Forward {
-			i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position >= cursor })
-			for ; i < len(s.log) && len(page) < n; i++ {
-				if opts.Matches(s.log[i]) {
-					page = append(page, cloneEvent(s.log[i]))
-				}
-			}
-			if i < len(s.log) {
-				cursor = s.log[i].Position
-			} else {
-				cursor = s.next + 1
-			}
-			return page, nil
-		}
-		if done {
-			return nil, nil
-		}
-		if cursor == 0 {
-			cursor = s.next
-		}
-		i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position > cursor }) - 1
-		for ; i >= 0 && len(page) < n; i-- {
-			if opts.Matches(s.log[i]) {
-				page = append(page, cloneEvent(s.log[i]))
-			}
-		}
-		if i >= 0 {
-			cursor = s.log[i].Position
-		} else {
-			done = true
-		}
-		return page, nil
+		return iterate.TimeRange(ctx, opts.Since, opts.Until, head, s.firstAt)
+	}
+	return iterate.Log(ctx, opts, bounds, func(_ context.Context, lo, hi uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+		return s.logPage(opts.Filter, lo, hi, n, backward)
 	})
+}
+
+// logPage returns up to n events of the log with positions in [lo, hi]
+// that pass f: the first ones, or the last ones when backward.
+func (s *Store) logPage(f eventual.Filter, lo, hi uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, eventual.ErrClosed
+	}
+	i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position >= lo })
+	j := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position > hi }) // end
+	var page []eventual.RecordedEvent
+	keep := func(ev eventual.RecordedEvent) bool {
+		if f.Match(ev.StreamID, ev.Type) {
+			page = append(page, cloneEvent(ev))
+		}
+		return len(page) < n
+	}
+	if backward {
+		for k := j - 1; k >= i && keep(s.log[k]); k-- {
+		}
+	} else {
+		for k := i; k < j && keep(s.log[k]); k++ {
+		}
+	}
+	return page, nil
+}
+
+// firstAt returns the first event at or after position x.
+func (s *Store) firstAt(_ context.Context, x uint64) (uint64, time.Time, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position >= x })
+	if i == len(s.log) {
+		return 0, time.Time{}, fmt.Errorf("no event at or after position %d", x)
+	}
+	return s.log[i].Position, s.log[i].RecordedAt, nil
 }
 
 // Subscribe implements eventual.Store.
@@ -277,27 +282,11 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 	if err := opts.Filter.Validate(); err != nil {
 		return iterate.Fail(err)
 	}
-	return iterate.Subscribe(ctx, opts.From, &s.signal, 0, func(ctx context.Context, from uint64) (iterate.LivePage, error) {
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		if s.closed {
-			return iterate.LivePage{}, eventual.ErrClosed
-		}
-		var page iterate.LivePage
-		i := sort.Search(len(s.log), func(i int) bool { return s.log[i].Position >= from })
-		for ; i < len(s.log) && len(page.Events) < iterate.DefaultPageSize; i++ {
-			if ev := s.log[i]; opts.Filter.Match(ev.StreamID, ev.Type) {
-				page.Events = append(page.Events, cloneEvent(ev))
-			}
-		}
-		page.More = i < len(s.log)
-		if page.More {
-			page.Next = s.log[i].Position
-		} else {
-			page.Next = max(from, s.next+1)
-		}
-		return page, nil
-	})
+	live := iterate.Live(len(opts.Filter.Types) > 0 || opts.Filter.StreamPrefix != "", s.HeadPosition,
+		func(_ context.Context, from, to uint64, n int) ([]eventual.RecordedEvent, error) {
+			return s.logPage(opts.Filter, from, to, n, false)
+		})
+	return iterate.Subscribe(ctx, opts.From, &s.signal, 0, live)
 }
 
 // StreamInfo implements eventual.Store.
@@ -482,7 +471,13 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	}
 	t.s.mu.RUnlock()
 
-	now := t.s.now().UTC().Truncate(time.Microsecond)
+	var last time.Time
+	if n := len(t.log); n > 0 {
+		last = t.log[n-1].RecordedAt
+	} else if n := len(t.s.log); n > 0 {
+		last = t.s.log[n-1].RecordedAt
+	}
+	now := plan.Recorded(t.s.now(), last)
 	for i, a := range appends {
 		if !write[i] {
 			continue

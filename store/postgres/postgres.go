@@ -54,6 +54,17 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// Migrations returns the store's schema migrations: goose SQL files, in
+// order. Open applies them; operators who use WithoutMigrations can apply
+// them with the goose tool instead.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the build
+	}
+	return sub
+}
+
 // migrationTable records which of the embedded migrations were applied, in
 // the store's schema.
 const migrationTable = "eventual_migrations"
@@ -207,11 +218,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func migrate(ctx context.Context, db *sql.DB, schema string) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(),
 		goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -70,45 +69,25 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 	if err := opts.Validate(); err != nil {
 		return iterate.Fail(err)
 	}
-	var (
-		resolved bool
-		next     = opts.From // next version to read; backward 0: the end
-		done     bool
-	)
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
+	resolve := func(ctx context.Context) (uint64, error) {
 		if err := s.checkOpen(); err != nil {
-			return nil, err
+			return 0, err
 		}
-		if !resolved {
-			info, err := s.streamInfo(ctx, q, streamID)
-			if err != nil {
-				return nil, err
-			}
-			if info.Deleted {
-				return nil, fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
-			}
-			resolved = true
-			if opts.Direction == eventual.Backward && (next == 0 || next > info.Version) {
-				next = info.Version
-			}
+		info, err := s.streamInfo(ctx, q, streamID)
+		if err != nil {
+			return 0, err
 		}
-		if done {
-			return nil, nil
+		if info.Deleted {
+			return 0, fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
 		}
-		var page []eventual.RecordedEvent
-		var err error
-		if opts.Direction == eventual.Forward {
-			page, err = queryEvents(ctx, q, s.q.readForward, streamID, int64(next), n)
-			if len(page) > 0 {
-				next = page[len(page)-1].Version + 1
-			}
-		} else {
-			page, err = queryEvents(ctx, q, s.q.readBackward, streamID, int64(next), n)
-			if len(page) > 0 {
-				next = page[len(page)-1].Version - 1
-				done = next == 0
-			}
+		return info.Version, nil
+	}
+	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+		query := s.q.readForward
+		if backward {
+			query = s.q.readBackward
 		}
+		page, err := queryEvents(ctx, q, query, streamID, int64(from), n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }
@@ -135,131 +114,36 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		return iterate.Fail(err)
 	}
 	where, args := filterSQL(opts.Filter, 4)
-	order := " ORDER BY position LIMIT $3"
-	cond := "position >= $1 AND position <= $2"
-	if opts.Direction == eventual.Backward {
-		order = " ORDER BY position DESC LIMIT $3"
-		cond = "position <= $1 AND position >= $2"
-	}
-	query := s.q.eventColumnsFrom + cond + where + order
-	var (
-		bounded bool
-		lo, hi  uint64 // position range of the time range
-		cursor  = opts.From
-		empty   bool
-	)
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
-		if err := s.checkOpen(); err != nil {
-			return nil, err
-		}
-		if !bounded {
-			var err error
-			lo, hi, empty, err = s.timeBounds(ctx, opts.Since, opts.Until)
-			if err != nil {
-				return nil, s.wrapErr(ctx, err, "read all")
-			}
-			bounded = true
-		}
-		if empty {
-			return nil, nil
-		}
-		var a, b uint64
-		if opts.Direction == eventual.Forward {
-			a, b = max(cursor, lo), hi
-		} else {
-			a, b = hi, lo
-			if cursor != 0 {
-				a = min(cursor, hi)
-			}
-		}
-		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(a), int64(b), n}, args...)...)
-		if err != nil {
-			return nil, s.wrapErr(ctx, err, "read all")
-		}
-		if len(page) > 0 {
-			last := page[len(page)-1].Position
-			if opts.Direction == eventual.Forward {
-				cursor = last + 1
-			} else if last <= 1 {
-				empty = true
-			} else {
-				cursor = last - 1
-			}
-		}
-		return page, nil
-	})
-}
-
-// timeBounds turns a time range into a position range [lo, hi]. It relies
-// on recorded_at never going down along the log (see plan.Recorded), which
-// makes binary search on position possible. empty reports that no event is
-// in the range.
-func (s *Store) timeBounds(ctx context.Context, since, until time.Time) (lo, hi uint64, empty bool, err error) {
-	hi = math.MaxInt64
-	if !since.IsZero() {
-		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(since))
-		if err != nil || !ok {
-			return 0, 0, !ok, err
-		}
-		lo = p
-	}
-	if !until.IsZero() {
-		// The last event recorded before until is the one before the
-		// first recorded at or after it.
-		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(until))
+	forward := s.q.eventColumnsFrom + "position >= $1 AND position <= $2" + where + " ORDER BY position LIMIT $3"
+	backward := s.q.eventColumnsFrom + "position >= $1 AND position <= $2" + where + " ORDER BY position DESC LIMIT $3"
+	bounds := func(ctx context.Context) (uint64, uint64, bool, error) {
+		head, err := s.HeadPosition(ctx)
 		if err != nil {
 			return 0, 0, false, err
 		}
-		if ok {
-			if p <= max(lo, 1) {
-				return 0, 0, true, nil
-			}
-			hi = p - 1
-		}
+		lo, hi, empty, err := iterate.TimeRange(ctx, opts.Since, opts.Until, head, s.firstAt)
+		return lo, hi, empty, s.wrapErr(ctx, err, "read all")
 	}
-	return lo, hi, false, nil
+	return iterate.Log(ctx, opts, bounds, func(ctx context.Context, lo, hi uint64, n int, back bool) ([]eventual.RecordedEvent, error) {
+		if err := s.checkOpen(); err != nil {
+			return nil, err
+		}
+		query := forward
+		if back {
+			query = backward
+		}
+		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(lo), int64(hi), n}, args...)...)
+		return page, s.wrapErr(ctx, err, "read all")
+	})
 }
 
-// firstAtOrAfter returns the position of the first event recorded at or
-// after t. f(x), the time of the first event at or after position x, never
-// decreases as x grows, gaps or not; so a lower-bound binary search over x
-// finds the answer in about log2(head) reads.
-func (s *Store) firstAtOrAfter(ctx context.Context, t time.Time) (uint64, bool, error) {
-	at := func(x uint64) (pos int64, recorded time.Time, err error) {
-		err = s.pool.QueryRow(ctx, s.q.firstAt, int64(x)).Scan(&pos, &recorded)
-		return pos, recorded, err
-	}
-	head, err := s.HeadPosition(ctx)
-	if err != nil || head == 0 {
-		return 0, false, err
-	}
-	if _, recorded, err := at(head); err != nil || recorded.Before(t) {
-		return 0, false, err
-	}
-	lo, hi := uint64(1), head
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		_, recorded, err := at(mid)
-		if err != nil {
-			return 0, false, err
-		}
-		if !recorded.Before(t) {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	pos, _, err := at(lo)
-	return uint64(pos), err == nil, err
-}
-
-// ceilMicro rounds t up to a whole microsecond, the precision of
-// timestamptz, so comparisons agree with ones at full precision.
-func ceilMicro(t time.Time) time.Time {
-	if r := t.Truncate(time.Microsecond); !r.Equal(t) {
-		return r.Add(time.Microsecond)
-	}
-	return t
+// firstAt returns the first event at or after position x: its position and
+// when it was recorded.
+func (s *Store) firstAt(ctx context.Context, x uint64) (uint64, time.Time, error) {
+	var pos int64
+	var recorded time.Time
+	err := s.pool.QueryRow(ctx, s.q.firstAt, int64(x)).Scan(&pos, &recorded)
+	return uint64(pos), recorded, err
 }
 
 // Subscribe implements eventual.Store.
@@ -269,41 +153,17 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 	}
 	s.startListen()
 	where, args := filterSQL(opts.Filter, 4)
-	filtered := where != ""
 	query := s.q.eventColumnsFrom + "position >= $1 AND position <= $2" + where + " ORDER BY position LIMIT $3"
-	const pageSize = iterate.DefaultPageSize
-	return iterate.Subscribe(ctx, opts.From, &s.signal, s.opts.pollInterval, func(ctx context.Context, from uint64) (iterate.LivePage, error) {
+	// Positions up to a committed head are final: appends take them under
+	// the lock they commit with.
+	live := iterate.Live(where != "", s.HeadPosition, func(ctx context.Context, from, to uint64, n int) ([]eventual.RecordedEvent, error) {
 		if err := s.checkOpen(); err != nil {
-			return iterate.LivePage{}, err
+			return nil, err
 		}
-		// Positions up to a committed head are final: appends take them
-		// under the lock they commit with. Reading up to a head read first
-		// lets a filtered read move past the events it skipped.
-		head := uint64(math.MaxInt64)
-		if filtered {
-			var err error
-			if head, err = s.HeadPosition(ctx); err != nil {
-				return iterate.LivePage{}, err
-			}
-			if head < from {
-				return iterate.LivePage{Next: from}, nil
-			}
-		}
-		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(from), int64(head), pageSize}, args...)...)
-		if err != nil {
-			return iterate.LivePage{}, s.wrapErr(ctx, err, "subscribe")
-		}
-		lp := iterate.LivePage{Events: page, Next: from, More: len(page) == pageSize}
-		switch {
-		case lp.More || !filtered:
-			if len(page) > 0 {
-				lp.Next = page[len(page)-1].Position + 1
-			}
-		default:
-			lp.Next = head + 1
-		}
-		return lp, nil
+		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(from), int64(to), n}, args...)...)
+		return page, s.wrapErr(ctx, err, "subscribe")
 	})
+	return iterate.Subscribe(ctx, opts.From, &s.signal, s.opts.pollInterval, live)
 }
 
 // StreamInfo implements eventual.Store.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -76,46 +75,27 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 	if err := opts.Validate(); err != nil {
 		return iterate.Fail(err)
 	}
-	var (
-		resolved bool
-		no       int64
-		next     = opts.From // next version to read; backward 0: the end
-		done     bool
-	)
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
+	var no int64
+	resolve := func(ctx context.Context) (uint64, error) {
 		if err := s.checkOpen(); err != nil {
-			return nil, err
+			return 0, err
 		}
-		if !resolved {
-			info, err := s.streamInfo(ctx, q, streamID)
-			if err != nil {
-				return nil, err
-			}
-			if info.deleted {
-				return nil, fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
-			}
-			resolved, no = true, info.no
-			if opts.Direction == eventual.Backward && (next == 0 || next > info.version) {
-				next = info.version
-			}
+		st, err := s.streamInfo(ctx, q, streamID)
+		if err != nil {
+			return 0, err
 		}
-		if done {
-			return nil, nil
+		if st.deleted {
+			return 0, fmt.Errorf("%w: %q", eventual.ErrStreamDeleted, streamID)
 		}
-		var page []eventual.RecordedEvent
-		var err error
-		if opts.Direction == eventual.Forward {
-			page, err = queryEvents(ctx, q, "SELECT "+eventColumns+" FROM events WHERE stream_no = ? AND version >= ? ORDER BY version LIMIT ?", no, next, n)
-			if len(page) > 0 {
-				next = page[len(page)-1].Version + 1
-			}
-		} else {
-			page, err = queryEvents(ctx, q, "SELECT "+eventColumns+" FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT ?", no, next, n)
-			if len(page) > 0 {
-				next = page[len(page)-1].Version - 1
-				done = next == 0
-			}
+		no = st.no
+		return st.version, nil
+	}
+	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+		query := "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version >= ? ORDER BY version LIMIT ?"
+		if backward {
+			query = "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT ?"
 		}
+		page, err := queryEvents(ctx, q, query, no, from, n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }
@@ -126,149 +106,36 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		return iterate.Fail(err)
 	}
 	where, args := filterSQL(opts.Filter)
-	var (
-		bounded bool
-		lo, hi  uint64 // position range from the time range; hi 0: none
-		cursor  = opts.From
-		empty   bool
-	)
-	return iterate.Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
-		if err := s.checkOpen(); err != nil {
-			return nil, err
-		}
-		if !bounded {
-			var err error
-			lo, hi, empty, err = s.timeBounds(ctx, opts.Since, opts.Until)
-			if err != nil {
-				return nil, s.wrapErr(ctx, err, "read all")
-			}
-			bounded = true
-		}
-		if empty {
-			return nil, nil
-		}
-		var q strings.Builder
-		qargs := make([]any, 0, len(args)+4)
-		q.WriteString("SELECT " + eventColumns + " FROM events WHERE ")
-		if opts.Direction == eventual.Forward {
-			q.WriteString("position >= ?")
-			qargs = append(qargs, max(cursor, lo))
-			if hi > 0 {
-				q.WriteString(" AND position <= ?")
-				qargs = append(qargs, hi)
-			}
-		} else {
-			upper := cursor // 0 only before the first page: the end
-			if upper == 0 {
-				upper = math.MaxInt64
-			}
-			if hi > 0 {
-				upper = min(upper, hi)
-			}
-			q.WriteString("position <= ? AND position >= ?")
-			qargs = append(qargs, upper, lo)
-		}
-		q.WriteString(where)
-		qargs = append(qargs, args...)
-		if opts.Direction == eventual.Forward {
-			q.WriteString(" ORDER BY position LIMIT ?")
-		} else {
-			q.WriteString(" ORDER BY position DESC LIMIT ?")
-		}
-		qargs = append(qargs, n)
-		page, err := queryEvents(ctx, s.r, q.String(), qargs...)
-		if err != nil {
-			return nil, s.wrapErr(ctx, err, "read all")
-		}
-		if len(page) > 0 {
-			last := page[len(page)-1].Position
-			if opts.Direction == eventual.Forward {
-				cursor = last + 1
-			} else if last <= 1 {
-				empty = true
-			} else {
-				cursor = last - 1
-			}
-		}
-		return page, nil
-	})
-}
-
-// timeBounds turns a time range into a position range [lo, hi] (hi 0: no
-// upper bound). It relies on recorded_at never going down along the log
-// (see plan.Recorded), which makes binary search on position possible.
-// empty reports that no event is in the range.
-func (s *Store) timeBounds(ctx context.Context, since, until time.Time) (lo, hi uint64, empty bool, err error) {
-	if since.IsZero() && until.IsZero() {
-		return 0, 0, false, nil
-	}
-	if !since.IsZero() {
-		// The first event recorded at or after since.
-		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(since))
-		if err != nil || !ok {
-			return 0, 0, !ok, err
-		}
-		lo = p
-	}
-	if !until.IsZero() {
-		// The last event recorded before until: the one before the first
-		// recorded at or after until.
-		p, ok, err := s.firstAtOrAfter(ctx, ceilMicro(until))
+	forward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position LIMIT ?"
+	backward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position DESC LIMIT ?"
+	bounds := func(ctx context.Context) (uint64, uint64, bool, error) {
+		head, err := s.HeadPosition(ctx)
 		if err != nil {
 			return 0, 0, false, err
 		}
-		if !ok {
-			p = math.MaxInt64
-		}
-		if p <= max(lo, 1) {
-			return 0, 0, true, nil
-		}
-		hi = p - 1
+		lo, hi, empty, err := iterate.TimeRange(ctx, opts.Since, opts.Until, head, s.firstAt)
+		return lo, hi, empty, s.wrapErr(ctx, err, "read all")
 	}
-	return lo, hi, false, nil
+	return iterate.Log(ctx, opts, bounds, func(ctx context.Context, lo, hi uint64, n int, back bool) ([]eventual.RecordedEvent, error) {
+		if err := s.checkOpen(); err != nil {
+			return nil, err
+		}
+		query := forward
+		if back {
+			query = backward
+		}
+		page, err := queryEvents(ctx, s.r, query, append(append([]any{lo, hi}, args...), n)...)
+		return page, s.wrapErr(ctx, err, "read all")
+	})
 }
 
-// firstAtOrAfter returns the position of the first event recorded at or
-// after t (unix µs). f(x), the time of the first event at or after
-// position x, never decreases as x grows, gaps or not; so a lower-bound
-// binary search over x finds the answer in about log2(head) reads.
-func (s *Store) firstAtOrAfter(ctx context.Context, t int64) (uint64, bool, error) {
-	at := func(x uint64) (pos uint64, recorded int64, err error) {
-		err = s.r.QueryRowContext(ctx, "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1", x).Scan(&pos, &recorded)
-		return pos, recorded, err
-	}
-	head, err := s.HeadPosition(ctx)
-	if err != nil || head == 0 {
-		return 0, false, err
-	}
-	if _, recorded, err := at(head); err != nil || recorded < t {
-		return 0, false, err
-	}
-	lo, hi := uint64(1), head
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		_, recorded, err := at(mid)
-		if err != nil {
-			return 0, false, err
-		}
-		if recorded >= t {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	pos, _, err := at(lo)
-	return pos, err == nil, err
-}
-
-// ceilMicro rounds t up to a whole microsecond, the precision of stored
-// times, so comparisons agree with ones at full precision.
-func ceilMicro(t time.Time) int64 {
-	us := t.UnixMicro()
-	if t.Sub(time.UnixMicro(us)) > 0 {
-		us++
-	}
-	return us
+// firstAt returns the first event at or after position x: its position and
+// when it was recorded.
+func (s *Store) firstAt(ctx context.Context, x uint64) (uint64, time.Time, error) {
+	var pos uint64
+	var recorded int64
+	err := s.r.QueryRowContext(ctx, "SELECT position, recorded_at FROM events WHERE position >= ? ORDER BY position LIMIT 1", x).Scan(&pos, &recorded)
+	return pos, time.UnixMicro(recorded), err
 }
 
 // filterSQL returns the SQL conditions (each starting with " AND ") and
@@ -302,42 +169,17 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 	}
 	s.startWatch()
 	where, args := filterSQL(opts.Filter)
-	filtered := where != ""
 	query := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position LIMIT ?"
-	const pageSize = iterate.DefaultPageSize
-	return iterate.Subscribe(ctx, opts.From, &s.signal, time.Second, func(ctx context.Context, from uint64) (iterate.LivePage, error) {
+	// Positions up to a committed head are final: SQLite's single writer
+	// assigns them in commit order.
+	live := iterate.Live(where != "", s.HeadPosition, func(ctx context.Context, from, to uint64, n int) ([]eventual.RecordedEvent, error) {
 		if err := s.checkOpen(); err != nil {
-			return iterate.LivePage{}, err
+			return nil, err
 		}
-		// Positions up to the head are final: SQLite's single writer
-		// assigns them in commit order. Reading up to a head read first
-		// lets a filtered read move past events it skipped.
-		head := uint64(math.MaxInt64)
-		if filtered {
-			var err error
-			if head, err = s.HeadPosition(ctx); err != nil {
-				return iterate.LivePage{}, err
-			}
-			if head < from {
-				return iterate.LivePage{Next: from}, nil
-			}
-		}
-		qargs := append(append([]any{from, head}, args...), pageSize)
-		page, err := queryEvents(ctx, s.r, query, qargs...)
-		if err != nil {
-			return iterate.LivePage{}, s.wrapErr(ctx, err, "subscribe")
-		}
-		lp := iterate.LivePage{Events: page, Next: from, More: len(page) == pageSize}
-		switch {
-		case lp.More || !filtered:
-			if len(page) > 0 {
-				lp.Next = page[len(page)-1].Position + 1
-			}
-		default:
-			lp.Next = head + 1
-		}
-		return lp, nil
+		page, err := queryEvents(ctx, s.r, query, append(append([]any{from, to}, args...), n)...)
+		return page, s.wrapErr(ctx, err, "subscribe")
 	})
+	return iterate.Subscribe(ctx, opts.From, &s.signal, time.Second, live)
 }
 
 // storedStream is a stream as its row and its last event tell.

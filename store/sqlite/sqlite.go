@@ -45,6 +45,17 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// Migrations returns the store's schema migrations: goose SQL files, in
+// order. Open applies them; operators who use WithoutMigrations can apply
+// them with the goose tool instead.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is part of the build
+	}
+	return sub
+}
+
 // migrationTable records which of the embedded migrations were applied.
 const migrationTable = "eventual_migrations"
 
@@ -131,11 +142,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Migrate applies the embedded schema migrations that the database lacks.
 // Open calls it unless WithoutMigrations was given.
 func (s *Store) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, sub,
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, Migrations(),
 		goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)

@@ -9,6 +9,7 @@ package iterate
 import (
 	"context"
 	"iter"
+	"math"
 	"time"
 
 	"github.com/eventual-go/eventual"
@@ -131,5 +132,196 @@ func Subscribe(ctx context.Context, from uint64, signal *wake.Signal, poll time.
 				return
 			}
 		}
+	}
+}
+
+// StreamPage reads up to n events of one stream, in version order from
+// version from (forward), or in reverse order from version from down
+// (backward).
+type StreamPage func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error)
+
+// Stream is ReadStream's iterator: resolve runs before the first page and
+// returns the stream's head version, or the stream's error (not found,
+// deleted); page reads the events.
+func Stream(ctx context.Context, opts eventual.ReadStreamOptions, resolve func(ctx context.Context) (uint64, error), page StreamPage) iter.Seq2[eventual.RecordedEvent, error] {
+	var (
+		resolved bool
+		next     = opts.From // the next version to read; backward 0: the head
+		done     bool
+		backward = opts.Direction == eventual.Backward
+	)
+	return Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
+		if !resolved {
+			head, err := resolve(ctx)
+			if err != nil {
+				return nil, err
+			}
+			resolved = true
+			if backward && (next == 0 || next > head) {
+				next = head
+			}
+		}
+		if done || (backward && next == 0) {
+			return nil, nil
+		}
+		page, err := page(ctx, next, n, backward)
+		if err != nil || len(page) == 0 {
+			return page, err
+		}
+		last := page[len(page)-1].Version
+		if backward {
+			next = last - 1
+			done = next == 0
+		} else {
+			next = last + 1
+		}
+		return page, nil
+	})
+}
+
+// LogPage reads up to n events of the global log with positions in
+// [lo, hi]: the first ones (forward) or the last ones (backward), in that
+// order.
+type LogPage func(ctx context.Context, lo, hi uint64, n int, backward bool) ([]eventual.RecordedEvent, error)
+
+// Log is ReadAll's iterator: bounds runs before the first page and returns
+// the range of positions to read ([lo, hi]; empty when there is none);
+// page reads the events, filtering as the backend does.
+func Log(ctx context.Context, opts eventual.ReadAllOptions, bounds func(ctx context.Context) (lo, hi uint64, empty bool, err error), page LogPage) iter.Seq2[eventual.RecordedEvent, error] {
+	var (
+		bounded, empty bool
+		lo, hi         uint64
+		backward       = opts.Direction == eventual.Backward
+	)
+	return Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
+		if !bounded {
+			var err error
+			if lo, hi, empty, err = bounds(ctx); err != nil {
+				return nil, err
+			}
+			bounded = true
+			if backward {
+				if opts.From != 0 {
+					hi = min(hi, opts.From)
+				}
+			} else {
+				lo = max(lo, opts.From)
+			}
+		}
+		if empty || lo > hi {
+			return nil, nil
+		}
+		page, err := page(ctx, lo, hi, n, backward)
+		if err != nil || len(page) == 0 {
+			return page, err
+		}
+		last := page[len(page)-1].Position
+		if backward {
+			if last == 0 {
+				empty = true
+			}
+			hi = last - 1
+		} else {
+			lo = last + 1
+		}
+		return page, nil
+	})
+}
+
+// TimeRange turns a time range [since, until) (zero: open) into the range
+// of positions [lo, hi] of the events recorded in it, within [1, head]. It
+// relies on recorded times never going down along the log, which the
+// backends keep: f(x), the time of the first event at or after position
+// x, then never decreases as x grows, gaps or not, and a lower-bound binary
+// search over x finds each end in about log2(head) calls of at (the first
+// event at or after position x: its position and time). Times compare at
+// microseconds, the precision the backends store.
+func TimeRange(ctx context.Context, since, until time.Time, head uint64, at func(ctx context.Context, x uint64) (uint64, time.Time, error)) (lo, hi uint64, empty bool, err error) {
+	lo, hi = 1, head
+	if head == 0 {
+		return 0, 0, true, nil
+	}
+	// first returns the position of the first event recorded at or after
+	// t, or ok false when there is none.
+	first := func(t time.Time) (uint64, bool, error) {
+		if r := t.Truncate(time.Microsecond); !r.Equal(t) {
+			t = r.Add(time.Microsecond)
+		}
+		if _, recorded, err := at(ctx, head); err != nil || recorded.Before(t) {
+			return 0, false, err
+		}
+		a, b := uint64(1), head
+		for a < b {
+			mid := a + (b-a)/2
+			_, recorded, err := at(ctx, mid)
+			if err != nil {
+				return 0, false, err
+			}
+			if recorded.Before(t) {
+				a = mid + 1
+			} else {
+				b = mid
+			}
+		}
+		pos, _, err := at(ctx, a)
+		return pos, err == nil, err
+	}
+	if !since.IsZero() {
+		p, ok, err := first(since)
+		if err != nil || !ok {
+			return 0, 0, true, err
+		}
+		lo = p
+	}
+	if !until.IsZero() {
+		p, ok, err := first(until)
+		if err != nil {
+			return 0, 0, true, err
+		}
+		if ok {
+			if p <= lo {
+				return 0, 0, true, nil
+			}
+			hi = p - 1
+		}
+	}
+	return lo, hi, false, nil
+}
+
+// LivePageFunc reads up to n events with positions in [from, to], in
+// order, filtering as the backend does.
+type LivePageFunc func(ctx context.Context, from, to uint64, n int) ([]eventual.RecordedEvent, error)
+
+// Live is the page function of a subscription on a log whose committed
+// positions are final (no later commit takes a smaller one). A filtered
+// subscription reads up to a head read first, so it moves past the events
+// it skipped; an unfiltered one needs no head.
+func Live(filtered bool, head func(ctx context.Context) (uint64, error), page LivePageFunc) LiveFetchFunc {
+	return func(ctx context.Context, from uint64) (LivePage, error) {
+		to := uint64(math.MaxInt64)
+		if filtered {
+			h, err := head(ctx)
+			if err != nil {
+				return LivePage{}, err
+			}
+			if h < from {
+				return LivePage{Next: from}, nil
+			}
+			to = h
+		}
+		events, err := page(ctx, from, to, DefaultPageSize)
+		if err != nil {
+			return LivePage{}, err
+		}
+		lp := LivePage{Events: events, Next: from, More: len(events) == DefaultPageSize}
+		switch {
+		case lp.More || !filtered:
+			if len(events) > 0 {
+				lp.Next = events[len(events)-1].Position + 1
+			}
+		default:
+			lp.Next = to + 1
+		}
+		return lp, nil
 	}
 }
