@@ -100,11 +100,7 @@ func New(opts ...Option) (*Store, error) {
 
 // Append implements eventual.Store.
 func (s *Store) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
-	if err != nil {
-		return eventual.AppendResult{}, err
-	}
-	return res[0], nil
+	return plan.First(s.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events}))
 }
 
 // AppendMulti implements eventual.Store.
@@ -431,11 +427,7 @@ type tx struct {
 var _ eventual.Tx = (*tx)(nil)
 
 func (t *tx) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
-	res, err := t.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
-	if err != nil {
-		return eventual.AppendResult{}, err
-	}
-	return res[0], nil
+	return plan.First(t.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events}))
 }
 
 func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest) ([]eventual.AppendResult, error) {

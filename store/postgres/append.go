@@ -21,11 +21,7 @@ import (
 
 // Append implements eventual.Store.
 func (s *Store) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
-	res, err := s.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
-	if err != nil {
-		return eventual.AppendResult{}, err
-	}
-	return res[0], nil
+	return plan.First(s.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events}))
 }
 
 // AppendMulti implements eventual.Store.

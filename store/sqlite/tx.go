@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/plan"
 )
 
 // InTx implements eventual.TxStore. The transaction holds the database's
@@ -48,11 +49,7 @@ type tx struct {
 var _ eventual.Tx = (*tx)(nil)
 
 func (t *tx) Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error) {
-	res, err := t.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events})
-	if err != nil {
-		return eventual.AppendResult{}, err
-	}
-	return res[0], nil
+	return plan.First(t.AppendMulti(ctx, eventual.AppendRequest{StreamID: streamID, Expected: expected, Events: events}))
 }
 
 func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest) ([]eventual.AppendResult, error) {

@@ -175,3 +175,11 @@ func Recorded(now, last time.Time) time.Time {
 	}
 	return now
 }
+
+// First turns AppendMulti's results for a single append into Append's.
+func First(res []eventual.AppendResult, err error) (eventual.AppendResult, error) {
+	if err != nil {
+		return eventual.AppendResult{}, err
+	}
+	return res[0], nil
+}
