@@ -53,6 +53,12 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 }
 
 func (s *Store) commitOn(ctx context.Context, batch []*groupcommit.Request) error {
+	if !s.unordered {
+		err := s.fastCommit(ctx, batch)
+		if !errors.Is(err, errSlowPath) {
+			return err
+		}
+	}
 	conn, err := s.writers.Acquire(ctx)
 	if err != nil {
 		return err
@@ -65,6 +71,9 @@ func (s *Store) commitOn(ctx context.Context, batch []*groupcommit.Request) erro
 		// every event ID of the batch is stored.
 		w.lookupAll = true
 		_, err = w.write(ctx, batch)
+	}
+	if err == nil && w.plan != nil {
+		s.heads.put(w.plan.Streams)
 	}
 	return err
 }
@@ -79,6 +88,7 @@ type batchWriter struct {
 	// the IDs of an append that conflicts are looked up, and an insert of
 	// an ID stored already fails the transaction, to be retried with it.
 	lookupAll bool
+	plan      *plan.Batch // the last plan written
 }
 
 // write writes the batch's requests, setting each one's Results or Err. It
@@ -105,6 +115,7 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 	b.Queue(s.q.lastRecorded)
 	b.Queue(s.q.positions, total)
 	p := plan.New()
+	w.plan = p
 	var lastRecorded time.Time
 	positions := make([]int64, 0, total)
 	err = w.roundTrip(ctx, b, func(br pgx.BatchResults) error {

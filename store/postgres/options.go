@@ -29,7 +29,7 @@ func defaultOptions() options {
 		schema:         "eventual",
 		maxEventSize:   eventual.DefaultMaxEventSize,
 		migrate:        true,
-		writers:        2,
+		writers:        1,
 		maxBatchEvents: 1024,
 		pollInterval:   time.Second,
 		now:            time.Now,
@@ -77,10 +77,12 @@ func WithoutMigrations() Option {
 	}
 }
 
-// WithWriters sets how many group-commit transactions may be in flight at
-// once, each on its own connection. They still commit one after the other
-// (that keeps positions in commit order); a second one prepares while the
-// first commits. Default: 2.
+// WithWriters sets how many group-commit batches may be in flight at once,
+// each on its own connection. They still commit one after the other (that
+// keeps positions in commit order); more than one lets a batch wait at the
+// server while another commits, but splits the callers into smaller
+// batches. Measured here (docs/adr/0002), one is best for single-event
+// appends. Default: 1.
 func WithWriters(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 64 {

@@ -85,6 +85,7 @@ type Store struct {
 
 	committer *groupcommit.Committer
 	signal    wake.Signal
+	heads     headCache // stream heads for the fast path
 
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -336,6 +337,7 @@ type dbtx interface {
 
 // queries are the store's SQL statements for its schema.
 type queries struct {
+	appendBatch                                    string
 	lock, streams, lookup, lastRecorded, positions string
 	insertEvents, insertStreams, notify            string
 	stream, head, firstAt                          string
@@ -359,6 +361,8 @@ func newQueries(schema string) queries {
 	rs := strings.NewReplacer("{s}", schema)
 	q := func(s string) string { return rs.Replace(r.Replace(s)) }
 	return queries{
+		appendBatch: q(`SELECT {s}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			$17, $18, $19, $20)`),
 		lock:         "SELECT pg_advisory_xact_lock($1)",
 		streams:      q("SELECT {stream} FROM {s}.streams s WHERE s.stream_id = ANY($1)"),
 		lookup:       q("SELECT event_id, stream_id, version, position FROM {s}.events WHERE event_id = ANY($1)"),

@@ -43,6 +43,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 		return s.wrapErr(ctx, err, "commit")
 	}
 	if t.appended {
+		s.heads.drop(t.touched...)
 		s.signal.Notify()
 	}
 	return nil
@@ -54,6 +55,7 @@ type tx struct {
 	tx       pgx.Tx
 	locked   bool // holds the append lock
 	appended bool
+	touched  []string // streams appended to
 }
 
 var _ eventual.Tx = (*tx)(nil)
@@ -82,6 +84,9 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 		return nil, r.Err
 	}
 	t.appended = true
+	for _, a := range appends {
+		t.touched = append(t.touched, a.StreamID)
+	}
 	return r.Results, nil
 }
 
@@ -175,6 +180,7 @@ func (s *Store) changeStream(ctx context.Context, streamID string, change func(p
 	if err := eventual.ValidateStreamID(streamID); err != nil {
 		return err
 	}
+	defer s.heads.drop(streamID)
 	err := pgx.BeginFunc(ctx, s.pool, func(ptx pgx.Tx) error {
 		if _, err := ptx.Exec(ctx, s.q.lock, s.lockKey); err != nil {
 			return err

@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/plan"
+)
+
+// The fast path of the group commit writes a batch with one statement,
+// append_batch (migration 00002): the client decides every append against
+// the stream heads it believes current, and the function checks them under
+// the append lock before writing. Beliefs come from a cache of the heads
+// this store wrote or read, or, for a stream it has not seen, from the
+// append's own expected version. When a belief was wrong, or the batch
+// needs what only the database knows (an event ID stored already, a
+// conflict that may be a retry, a stream nobody expects anything of), the
+// batch goes the slow path: two round trips that read the heads under the
+// lock first.
+
+// errSlowPath asks for the slow path.
+var errSlowPath = errors.New("postgres: batch needs the slow path")
+
+// maxCachedHeads bounds the cache of stream heads; it is emptied when full.
+const maxCachedHeads = 100_000
+
+// headCache remembers stream heads. A stale entry costs a slow path, never
+// a wrong write: append_batch checks every head it is given.
+type headCache struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+func (c *headCache) get(id string) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[id]
+	return v, ok
+}
+
+func (c *headCache) put(streams map[string]*plan.Stream) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m)+len(streams) > maxCachedHeads {
+		c.m = make(map[string]uint64, len(streams))
+	}
+	for id, st := range streams {
+		if st.Exists && !st.Deleted {
+			c.m[id] = st.Version
+		} else {
+			delete(c.m, id)
+		}
+	}
+}
+
+func (c *headCache) drop(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.m, id)
+	}
+}
+
+// fastCommit tries the fast path. It returns errSlowPath when the batch
+// must take the slow path; nothing was written then.
+func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) error {
+	p := plan.New()
+	for _, r := range batch {
+		for _, a := range r.Appends {
+			if _, ok := p.Streams[a.StreamID]; ok {
+				continue
+			}
+			if v, ok := s.heads.get(a.StreamID); ok {
+				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
+			} else if v, ok := a.Expected.Version(); ok {
+				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
+			} else if a.Expected == eventual.NoStream {
+				p.Streams[a.StreamID] = &plan.Stream{}
+			} else {
+				return errSlowPath // Any or StreamExists of an unknown stream
+			}
+		}
+	}
+	// What the batch believes, to be checked by append_batch.
+	ids := make([]string, 0, len(p.Streams))
+	heads := make([]int64, 0, len(p.Streams))
+	for id, st := range p.Streams {
+		ids = append(ids, id)
+		if st.Exists {
+			heads = append(heads, int64(st.Version))
+		} else {
+			heads = append(heads, -1)
+		}
+	}
+	// Positions are only known once written: plan with 1, 2, 3, … and map
+	// them to the real ones after.
+	var n uint64
+	p.NextPosition = func() (uint64, error) { n++; return n, nil }
+	p.Lookup = func([]eventual.EventData) error { return errSlowPath } // may be a retry
+	for _, r := range batch {
+		if err := p.Plan(r); err != nil {
+			return err
+		}
+	}
+	if len(p.Rows) == 0 {
+		return errSlowPath // conflicts decided on beliefs only: check them slowly
+	}
+
+	now := plan.Recorded(s.opts.now(), time.Time{})
+	var out rows
+	for _, r := range p.Rows {
+		if err := out.add(r, now); err != nil {
+			return err
+		}
+	}
+	var newIDs []string
+	var newVersions []int64
+	for id, st := range p.Streams {
+		if st.Created {
+			newIDs = append(newIDs, id)
+			newVersions = append(newVersions, int64(st.Version))
+		}
+	}
+	conn, err := s.writers.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var positions []int64
+	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, ids, heads,
+		out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
+		out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra,
+		newIDs, newVersions, s.channel, now).Scan(&positions)
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "EV001" || pe.Code == "23505") {
+			// A belief was wrong, or an event ID is stored already.
+			s.heads.drop(ids...)
+			return errSlowPath
+		}
+		return err
+	}
+	if len(positions) != len(p.Rows) {
+		return errors.New("postgres: append_batch returned a position count that does not match the events")
+	}
+	real := func(placeholder uint64) uint64 { return uint64(positions[placeholder-1]) }
+	for _, r := range batch {
+		for i := range r.Results {
+			res := &r.Results[i]
+			res.FirstPosition, res.LastPosition = real(res.FirstPosition), real(res.LastPosition)
+		}
+	}
+	s.heads.put(p.Streams)
+	return nil
+}
