@@ -116,3 +116,19 @@ func TestFilterAndRange(t *testing.T) {
 		}
 	}
 }
+
+func TestContextWithMetadataMerges(t *testing.T) {
+	ctx := eventual.ContextWithMetadata(t.Context(), eventual.Metadata{CorrelationID: "c1", UserID: "ada", Extra: map[string]string{"a": "1"}})
+	ctx = eventual.ContextWithMetadata(ctx, eventual.Metadata{CausationID: "cmd-2", UserID: "bob", Extra: map[string]string{"b": "2"}})
+	m := eventual.MetadataFromContext(ctx)
+	if m.CorrelationID != "c1" || m.CausationID != "cmd-2" || m.UserID != "bob" || m.Extra["a"] != "1" || m.Extra["b"] != "2" {
+		t.Fatalf("merged metadata = %+v", m)
+	}
+	m.Extra["a"] = "changed"
+	if eventual.MetadataFromContext(ctx).Extra["a"] != "1" {
+		t.Fatal("changing the returned Extra changed the context's")
+	}
+	if !eventual.MetadataFromContext(t.Context()).IsZero() {
+		t.Fatal("a context without metadata has some")
+	}
+}

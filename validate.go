@@ -31,6 +31,16 @@ func ValidateStreamID(id string) error {
 	return nil
 }
 
+// ValidateEventType returns an error matching [ErrInvalidArgument] unless
+// name is a valid event type: non-empty, at most [MaxTypeLength] bytes of
+// valid UTF-8, with no NUL byte.
+func ValidateEventType(name string) error {
+	if err := validText("event type", name, MaxTypeLength, true); err != nil {
+		return invalid("%v", err)
+	}
+	return nil
+}
+
 // EventSize is the size an event counts against the event size limit: its
 // type, data and metadata in bytes.
 func EventSize(e EventData) int {

@@ -63,12 +63,13 @@ type Store struct {
 
 	wmu sync.Mutex // held by the one writer at a time; guards next and closed writes
 
-	mu      sync.RWMutex // guards the published state below
-	streams map[string]*stream
-	log     []eventual.RecordedEvent // in position order
-	ids     map[uuid.UUID]decide.Stored
-	next    uint64 // the last position handed out
-	closed  bool
+	mu        sync.RWMutex // guards the published state below
+	streams   map[string]*stream
+	log       []eventual.RecordedEvent // in position order
+	ids       map[uuid.UUID]decide.Stored
+	next      uint64 // the last position handed out
+	closed    bool
+	snapshots map[string]eventual.Snapshot
 
 	signal wake.Signal
 }
@@ -89,6 +90,7 @@ func New(opts ...Option) (*Store, error) {
 		now:          time.Now,
 		streams:      make(map[string]*stream),
 		ids:          make(map[uuid.UUID]decide.Stored),
+		snapshots:    make(map[string]eventual.Snapshot),
 	}
 	for _, o := range opts {
 		if err := o(s); err != nil {

@@ -344,6 +344,7 @@ type queries struct {
 	readForward, readBackward                      string
 	deleteStream, truncate, setFirst               string
 	eventColumnsFrom                               string
+	loadSnapshot, saveSnapshot                     string
 }
 
 const eventColumns = `position, stream_id, version, event_id, type, schema_version, data,
@@ -383,5 +384,10 @@ func newQueries(schema string) queries {
 		setFirst:         q("UPDATE {s}.streams SET first_version = $2, version = $3 WHERE stream_id = $1"),
 		eventColumnsFrom: q("SELECT {cols} FROM {s}.events WHERE "),
 		firstAt:          q("SELECT position, recorded_at FROM {s}.events WHERE position >= $1 ORDER BY position LIMIT 1"),
+		loadSnapshot:     q("SELECT version, schema_version, data, taken_at FROM {s}.snapshots WHERE stream_id = $1"),
+		saveSnapshot: q(`INSERT INTO {s}.snapshots (stream_id, version, schema_version, data, taken_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, schema_version = EXCLUDED.schema_version,
+				data = EXCLUDED.data, taken_at = EXCLUDED.taken_at
+			WHERE EXCLUDED.version >= snapshots.version`),
 	}
 }

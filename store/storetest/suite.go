@@ -78,6 +78,7 @@ func Run(t *testing.T, b Backend) {
 		{"DeleteStream", testDeleteStream},
 		{"TruncateStream", testTruncateStream},
 		{"Transactions", testTransactions},
+		{"Snapshots", testSnapshots},
 		{"Close", testClose},
 	}
 	for _, tt := range tests {
