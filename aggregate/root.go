@@ -46,6 +46,12 @@ type Aggregate interface {
 	// checks no rule: the event already happened. It returns an error only
 	// for an event it cannot apply (of a type it does not know).
 	Apply(event any) error
+
+	// The rest comes with the embedded Root.
+	ID() string
+	Version() uint64
+	StoredVersion() uint64
+	Pending() []any
 	root() *Root
 }
 
