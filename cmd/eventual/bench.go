@@ -76,6 +76,7 @@ a fresh schema eventual_bench_<unix time>; both are removed at the end.`,
 	f.StringVar(&cfg.Sync, "sync", cfg.Sync, "SQLite durability: full (the store's default) or normal")
 	f.IntVar(&cfg.RawBatch, "raw-batch", cfg.RawBatch, "rows per transaction of the raw-insert baseline")
 	f.IntVar(&cfg.ReadStreamEvents, "read-stream-events", cfg.ReadStreamEvents, "events in the stream read back by ReadStream (0: skip)")
+	f.IntSliceVar(&cfg.AggregateHistories, "aggregate-histories", cfg.AggregateHistories, "numbers of events of the aggregates whose loads are timed, with and without a snapshot (empty: skip)")
 	f.StringVar(&cfg.SQLiteDir, "sqlite-path", "", "directory for the SQLite database (default: the system's temp directory)")
 	f.StringVar(&cfg.PostgresDSN, "postgres-dsn", "", "PostgreSQL DSN (default: $"+bench.PostgresDSNEnv+", else "+bench.DefaultPostgresDSN+")")
 	f.StringVar(&jsonPath, "json", "", "write all results as JSON to this file")

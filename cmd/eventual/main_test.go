@@ -25,7 +25,7 @@ func execute(t *testing.T, args ...string) (stdout, stderr string, err error) {
 func TestBench(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bench.json")
 	stdout, stderr, err := execute(t, "bench", "--backend", "memory", "--duration", "50ms",
-		"--writers", "1,2", "--events-per-append", "1", "--read-stream-events", "100", "--json", path)
+		"--writers", "1,2", "--events-per-append", "1", "--read-stream-events", "100", "--aggregate-histories", "10", "--json", path)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr)
 	}
@@ -51,7 +51,9 @@ func TestBench(t *testing.T) {
 	if err := json.Unmarshal(b, &report); err != nil {
 		t.Fatalf("--json file: %v\n%s", err, b)
 	}
-	if len(report.Config.Backends) != 1 || len(report.Results) != 4 { // 2 append cases, 2 reads
+	// 2 append cases, 2 reads, loads of one aggregate with and without a
+	// snapshot, the replay.
+	if len(report.Config.Backends) != 1 || len(report.Results) != 7 {
 		t.Errorf("--json file: %s", b)
 	}
 	for _, r := range report.Results {

@@ -53,6 +53,18 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
 			errs = append(errs, err)
 		}
 	}
+	if len(cfg.AggregateHistories) > 0 && !rep.Interrupted {
+		res, err := runReplay(ctx, p)
+		switch {
+		case ctx.Err() != nil:
+			rep.Interrupted = true
+			errs = append(errs, fmt.Errorf("bench: interrupted: %w", ctx.Err()))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("bench: replay: %w", err))
+		default:
+			rep.Results = append(rep.Results, res)
+		}
+	}
 	rep.Seconds = time.Since(begin).Seconds()
 	if err := rep.WriteTable(out); err != nil {
 		errs = append(errs, err)
@@ -131,6 +143,13 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			return errors.Join(append(errs, err)...)
 		}
 		rep.Results = append(rep.Results, res)
+	}
+	if b.store != nil && len(cfg.AggregateHistories) > 0 {
+		res, err := runAggregates(ctx, cfg, name, b.store, p)
+		rep.Results = append(rep.Results, res...)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("aggregates: %w", err))...)
+		}
 	}
 	return errors.Join(errs...)
 }

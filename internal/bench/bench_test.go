@@ -28,6 +28,7 @@ func tinyConfig(t *testing.T, backends ...string) Config {
 	cfg.StreamLength = 10
 	cfg.RawBatch = 100
 	cfg.ReadStreamEvents = 1200 // three appends of ReadStreamBatch
+	cfg.AggregateHistories = []int{10, 1500}
 	cfg.SQLiteDir = t.TempDir()
 	cfg.Progress = t.Output()
 	return cfg
@@ -92,6 +93,32 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 	}
 	if rep.Machine.NumCPU < 1 || rep.Machine.GoVersion == "" || rep.Seconds <= 0 {
 		t.Errorf("machine %+v, seconds %v", rep.Machine, rep.Seconds)
+	}
+	replays := 0
+	for _, r := range rep.Results {
+		if r.Kind == KindReplay {
+			replays++
+			if r.Events != replayEvents || r.EventsPerSecond <= 0 {
+				t.Errorf("replay: %+v", r)
+			}
+		}
+	}
+	if wantReplays := min(len(cfg.AggregateHistories), 1); replays != wantReplays {
+		t.Errorf("%d replay results, want %d", replays, wantReplays)
+	}
+	for _, backend := range cfg.Backends {
+		loads := map[bool]int{}
+		for _, r := range rep.Results {
+			if r.Backend == backend && r.Kind == KindAggregateLoad {
+				loads[r.Snapshot]++
+				if r.Loads < 3 || r.LatencyP50Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms || r.Events != int64(r.History)*int64(r.Loads) {
+					t.Errorf("%s aggregate load: %+v", backend, r)
+				}
+			}
+		}
+		if loads[false] != len(cfg.AggregateHistories) || loads[true] != len(cfg.AggregateHistories) {
+			t.Errorf("%s: %d loads without and %d with a snapshot, want %d each", backend, loads[false], loads[true], len(cfg.AggregateHistories))
+		}
 	}
 	for _, backend := range cfg.Backends {
 		var appends, raws, ratios, streams, alls int

@@ -84,6 +84,10 @@ type Config struct {
 	// ReadStreamEvents is the length of the stream read back by the
 	// stream-read benchmark; 0 skips it.
 	ReadStreamEvents int
+	// AggregateHistories lists the numbers of events of the aggregates
+	// whose loads are timed, with and without a snapshot; empty skips the
+	// aggregate cases (and the in-memory replay).
+	AggregateHistories []int
 	// SQLiteDir is the directory in which a fresh temporary directory
 	// holds the SQLite database; empty means the system's temp directory.
 	// The database is removed at the end.
@@ -101,15 +105,16 @@ type Config struct {
 // flags.
 func DefaultConfig() Config {
 	return Config{
-		Backends:         []string{BackendSQLite},
-		Writers:          []int{1, 8, 64, 256},
-		EventsPerAppend:  []int{1, 10},
-		Duration:         5 * time.Second,
-		StreamLength:     100,
-		PayloadBytes:     200,
-		Sync:             SyncFull,
-		RawBatch:         1000,
-		ReadStreamEvents: 10_000,
+		Backends:           []string{BackendSQLite},
+		Writers:            []int{1, 8, 64, 256},
+		EventsPerAppend:    []int{1, 10},
+		Duration:           5 * time.Second,
+		StreamLength:       100,
+		PayloadBytes:       200,
+		Sync:               SyncFull,
+		RawBatch:           1000,
+		ReadStreamEvents:   10_000,
+		AggregateHistories: []int{10, 1000, 100_000},
 	}
 }
 
@@ -156,8 +161,16 @@ func (c Config) Validate() error {
 	case c.ReadStreamEvents < 0:
 		return invalidConfig("read stream events %d is negative (0 skips the stream read)", c.ReadStreamEvents)
 	}
+	if len(c.AggregateHistories) > 0 {
+		if err := checkList("aggregate history", c.AggregateHistories, MaxAggregateHistory); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// MaxAggregateHistory is the longest aggregate history the bench builds.
+const MaxAggregateHistory = 10_000_000
 
 // checkList checks a list flag: not empty, every value in 1…limit, no
 // value twice.

@@ -30,6 +30,11 @@ const (
 	KindReadStream Kind = "read_stream"
 	// KindReadAll is the catch-up read of the whole log with ReadAll.
 	KindReadAll Kind = "read_all"
+	// KindAggregateLoad is the repeated load of one aggregate of History
+	// events, from a snapshot at its last version or not.
+	KindAggregateLoad Kind = "aggregate_load"
+	// KindReplay is decoding and applying events in memory.
+	KindReplay Kind = "replay"
 )
 
 // Result is one measurement of one backend. Which fields are set depends on
@@ -73,6 +78,14 @@ type Result struct {
 	StoreEventsPerSecond float64 `json:"store_events_per_second,omitempty"`
 	RawRowsPerSecond     float64 `json:"raw_rows_per_second,omitempty"`
 	Ratio                float64 `json:"ratio,omitempty"`
+
+	// History is the number of events of the aggregate loaded, Snapshot
+	// whether it loaded from a snapshot (50 events behind the head, or half
+	// the history when shorter), Loads how many loads were timed (their
+	// latencies are in the Latency fields), for KindAggregateLoad.
+	History  int  `json:"history,omitempty"`
+	Snapshot bool `json:"snapshot,omitempty"`
+	Loads    int  `json:"loads,omitempty"`
 }
 
 // Machine describes where the benchmark ran.
@@ -200,7 +213,7 @@ func (r Report) WriteTable(w io.Writer) error {
 		tw.Flush()
 	}
 
-	var appends, raw, reads []string
+	var appends, raw, reads, loads []string
 	for _, res := range r.Results {
 		switch res.Kind {
 		case KindAppend:
@@ -223,12 +236,23 @@ func (r Report) WriteTable(w io.Writer) error {
 		case KindReadAll:
 			reads = append(reads, fmt.Sprintf("%s\tReadAll from position 0\t%d\t%s\t%.3f\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), res.Seconds))
+		case KindReplay:
+			reads = append(reads, fmt.Sprintf("%s\tdecode and apply (replay)\t%d\t%s\t%.3f\t",
+				res.Backend, res.Events, rate(res.EventsPerSecond), res.Seconds))
+		case KindAggregateLoad:
+			from, replay := "events only", rate(res.EventsPerSecond)
+			if res.Snapshot {
+				from, replay = "snapshot + tail", "-"
+			}
+			loads = append(loads, fmt.Sprintf("%s\t%d\t%s\t%d\t%s\t%s\t%s\t",
+				res.Backend, res.History, from, res.Loads, msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), replay))
 		}
 	}
 	table("APPENDS", "backend\tcase\twriters\tevents/append\tevents/s\tappends/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\t", appends)
 	table("RAW LIMIT (same database, same table shape, no event-store logic)",
 		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t", raw)
 	table("READS", "backend\tread\tevents\tevents/s\tseconds\t", reads)
+	table("AGGREGATE LOADS", "backend\thistory\tfrom\tloads\tp50 ms\tp99 ms\treplayed events/s\t", loads)
 
 	buf.WriteString("\n")
 	for _, b := range r.Backends {
