@@ -2,6 +2,7 @@ package eventual
 
 import (
 	"context"
+	"io/fs"
 	"iter"
 	"time"
 )
@@ -119,6 +120,25 @@ type Tx interface {
 
 	// Dialect tells which SQL the backend speaks.
 	Dialect() Dialect
+
+	// AfterCommit registers fn to run after the transaction commits (not
+	// if it rolls back), in registration order, before InTx returns. Use it
+	// to wake whatever reads what the transaction wrote.
+	AfterCommit(fn func())
+}
+
+// Migrator is a store that applies the schema migrations of other
+// components (the outbox, the inbox, projections) to its database, each
+// component with its own version table. The SQL stores implement it.
+type Migrator interface {
+	// Dialect tells which SQL the component's migrations must be written
+	// in.
+	Dialect() Dialect
+	// MigrateComponent applies the migrations in fsys (goose SQL files)
+	// that the component lacks. component names the version table
+	// (eventual_<component>_migrations) and must be a lower-case
+	// identifier.
+	MigrateComponent(ctx context.Context, component string, fsys fs.FS) error
 }
 
 // Rows is the result of [Tx.Query].

@@ -119,23 +119,36 @@ func (s *Store) AppendMulti(ctx context.Context, appends ...eventual.AppendReque
 // InTx implements eventual.TxStore. The transaction holds the store's
 // writer until fn returns: inside fn, use tx, not the Store, to append.
 func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	after, err := s.inTx(ctx, fn)
+	if err != nil {
 		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+// inTx runs the transaction and returns its after-commit functions, to be
+// run once the writer is released.
+func (s *Store) inTx(ctx context.Context, fn func(tx eventual.Tx) error) ([]func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.isClosed() {
-		return eventual.ErrClosed
+		return nil, eventual.ErrClosed
 	}
 	tx := &tx{s: s, staged: make(map[string]*stream), ids: make(map[uuid.UUID]decide.Stored), next: s.next}
 	if err := fn(tx); err != nil {
-		return err
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if len(tx.log) == 0 {
-		return nil
+		return tx.afterCommit, nil
 	}
 	s.mu.Lock()
 	for id, st := range tx.staged {
@@ -146,7 +159,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	s.next = tx.next
 	s.mu.Unlock()
 	s.signal.Notify()
-	return nil
+	return tx.afterCommit, nil
 }
 
 func (s *Store) isClosed() bool {
@@ -419,12 +432,15 @@ func (s *Store) Close() error {
 
 // tx is a transaction: appends are staged and published at commit.
 type tx struct {
-	s      *Store
-	staged map[string]*stream // new state of the streams written, copy-on-write
-	log    []eventual.RecordedEvent
-	ids    map[uuid.UUID]decide.Stored
-	next   uint64
+	s           *Store
+	staged      map[string]*stream // new state of the streams written, copy-on-write
+	log         []eventual.RecordedEvent
+	ids         map[uuid.UUID]decide.Stored
+	next        uint64
+	afterCommit []func()
 }
+
+func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 var _ eventual.Tx = (*tx)(nil)
 

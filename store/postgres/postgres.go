@@ -118,6 +118,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if o.poolConfig != nil {
 		o.poolConfig(cfg)
 	}
+	// Unqualified names resolve to the store's schema first (see InTx).
+	cfg.ConnConfig.RuntimeParams["search_path"] = o.schema + ", public"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)

@@ -17,6 +17,10 @@ import (
 // takes the lock that orders all appends to the store and holds it until
 // the transaction ends: inside fn, append through tx, never through the
 // Store (it would wait for the lock forever), and keep fn short.
+//
+// In the transaction, unqualified table names resolve to the store's
+// schema first, then to public: the tables of components (outbox, inbox,
+// projections) live in the store's schema, next to the events.
 func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -27,6 +31,13 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	ptx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return s.wrapErr(ctx, err, "begin")
+	}
+	if !s.ownsPool {
+		// A pool of the caller's: set the search path for this transaction.
+		if _, err := ptx.Exec(ctx, "SET LOCAL search_path TO "+s.opts.schema+", public"); err != nil {
+			_ = ptx.Rollback(context.WithoutCancel(ctx))
+			return s.wrapErr(ctx, err, "begin")
+		}
 	}
 	t := &tx{s: s, tx: ptx}
 	defer func() {
@@ -46,17 +57,23 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 		s.heads.drop(t.touched...)
 		s.signal.Notify()
 	}
+	for _, f := range t.afterCommit {
+		f()
+	}
 	return nil
 }
 
 // tx is a transaction handed to InTx's fn.
 type tx struct {
-	s        *Store
-	tx       pgx.Tx
-	locked   bool // holds the append lock
-	appended bool
-	touched  []string // streams appended to
+	s           *Store
+	tx          pgx.Tx
+	locked      bool // holds the append lock
+	appended    bool
+	touched     []string // streams appended to
+	afterCommit []func()
 }
+
+func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 var _ eventual.Tx = (*tx)(nil)
 

@@ -36,15 +36,21 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if len(t.touched) > 0 {
 		s.signal.Notify()
 	}
+	for _, f := range t.afterCommit {
+		f()
+	}
 	return nil
 }
 
 // tx is a write transaction handed to InTx's fn.
 type tx struct {
-	s       *Store
-	tx      *sql.Tx
-	touched map[string]bool // streams appended to
+	s           *Store
+	tx          *sql.Tx
+	touched     map[string]bool // streams appended to
+	afterCommit []func()
 }
+
+func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
 
 var _ eventual.Tx = (*tx)(nil)
 

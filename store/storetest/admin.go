@@ -217,6 +217,34 @@ func testTransactions(t *testing.T, b Backend) {
 		sub.take(t, 5)
 	})
 
+	t.Run("after commit", func(t *testing.T) {
+		var ran []string
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "first") })
+			tx.AfterCommit(func() {
+				// The writer is free again: the store takes appends.
+				if _, err := s.Append(ctx, "tx-after", eventual.Any, ev("after", 1)); err != nil {
+					t.Errorf("append in an after-commit function: %v", err)
+				}
+				ran = append(ran, "second")
+			})
+			_, err := tx.Append(ctx, "tx-after", eventual.Any, ev("in", 1))
+			return err
+		})
+		if err != nil || fmt.Sprint(ran) != "[first second]" {
+			t.Fatalf("InTx = %v, after-commit functions ran %v", err, ran)
+		}
+		ran = nil
+		_ = s.InTx(ctx, func(tx eventual.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "rolled back") })
+			return errors.New("boom")
+		})
+		if len(ran) != 0 {
+			t.Fatalf("after a rollback: %v ran", ran)
+		}
+		sub.take(t, 2)
+	})
+
 	t.Run("conflict inside", func(t *testing.T) {
 		err := s.InTx(ctx, func(tx eventual.Tx) error {
 			_, err := tx.Append(ctx, "tx-a", eventual.Exact(1), ev("a", 9))

@@ -79,6 +79,7 @@ func Run(t *testing.T, b Backend) {
 		{"TruncateStream", testTruncateStream},
 		{"Transactions", testTransactions},
 		{"Snapshots", testSnapshots},
+		{"ComponentMigrations", testComponentMigrations},
 		{"Close", testClose},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,40 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"regexp"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/eventual-go/eventual"
+)
+
+var _ eventual.Migrator = (*Store)(nil)
+
+var componentName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
+
+// Dialect implements eventual.Migrator.
+func (s *Store) Dialect() eventual.Dialect { return eventual.DialectSQLite }
+
+// MigrateComponent implements eventual.Migrator: it applies fsys's goose
+// migrations that the component lacks, recording them in the table
+// eventual_<component>_migrations.
+func (s *Store) MigrateComponent(ctx context.Context, component string, fsys fs.FS) error {
+	if !componentName.MatchString(component) {
+		return invalidOption("component name %q is not a lower-case identifier", component)
+	}
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, fsys,
+		goose.WithTableName("eventual_"+component+"_migrations"), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: %s migrations: %w", component, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: apply %s migrations to %s: %w", component, s.path, err)
+	}
+	return nil
+}
