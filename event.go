@@ -53,6 +53,18 @@ func (m Metadata) IsZero() bool {
 		m.UserID == "" && m.TraceParent == "" && m.TraceState == "" && len(m.Extra) == 0
 }
 
+// Clone returns a copy of m that shares no map with it.
+func (m Metadata) Clone() Metadata {
+	if m.Extra != nil {
+		extra := make(map[string]string, len(m.Extra))
+		for k, v := range m.Extra {
+			extra[k] = v
+		}
+		m.Extra = extra
+	}
+	return m
+}
+
 // RecordedEvent is an event as read back from the store.
 type RecordedEvent struct {
 	// ID is the event's unique ID.

@@ -1,0 +1,127 @@
+package dispatch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestOrderPerKeyAndConcurrency(t *testing.T) {
+	d := New(4, 16)
+	var mu sync.Mutex
+	seen := map[string][]int{}
+	var running, most atomic.Int64
+	perKey := map[string]*atomic.Int64{}
+	for k := range 8 {
+		perKey[fmt.Sprint(k)] = &atomic.Int64{}
+	}
+	for i := range 400 {
+		key := fmt.Sprint(i % 8)
+		d.Add(key, func() {
+			if n := perKey[key].Add(1); n > 1 {
+				t.Errorf("key %s: %d jobs at once", key, n)
+			}
+			r := running.Add(1)
+			for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+			}
+			time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+			mu.Lock()
+			seen[key] = append(seen[key], i)
+			mu.Unlock()
+			running.Add(-1)
+			perKey[key].Add(-1)
+		})
+	}
+	d.Wait()
+	for key, order := range seen {
+		for j := 1; j < len(order); j++ {
+			if order[j] < order[j-1] {
+				t.Fatalf("key %s ran job %d before %d", key, order[j-1], order[j])
+			}
+		}
+		if len(order) != 50 {
+			t.Fatalf("key %s ran %d jobs, want 50", key, len(order))
+		}
+	}
+	if m := most.Load(); m > 4 || m < 2 {
+		t.Fatalf("at most %d jobs ran at once, want between 2 and 4", m)
+	}
+}
+
+// A key with a long queue does not starve a key that comes later.
+func TestKeysTakeTurns(t *testing.T) {
+	d := New(1, 1000)
+	var order []string
+	var mu sync.Mutex
+	job := func(k string) func() {
+		return func() {
+			mu.Lock()
+			order = append(order, k)
+			mu.Unlock()
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	for range 20 {
+		d.Add("busy", job("busy"))
+	}
+	d.Add("other", job("other"))
+	d.Wait()
+	for i, k := range order {
+		if k == "other" {
+			if i > 3 {
+				t.Fatalf("the other key ran at %d of %d: starved", i, len(order))
+			}
+			return
+		}
+	}
+	t.Fatal("the other key never ran")
+}
+
+func TestAddWaitsWhenFull(t *testing.T) {
+	d := New(1, 2)
+	release := make(chan struct{})
+	d.Add("a", func() { <-release })
+	d.Add("a", func() {})
+	d.Add("a", func() {})
+	added := make(chan struct{})
+	go func() {
+		d.Add("a", func() {})
+		close(added)
+	}()
+	select {
+	case <-added:
+		t.Fatal("Add did not wait with the queue full")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-added
+	d.Wait()
+}
+
+// SetN raises the limit at once for jobs already queued.
+func TestSetN(t *testing.T) {
+	d := New(1, 100)
+	release := make(chan struct{})
+	var running atomic.Int64
+	started := make(chan struct{}, 3)
+	for i := range 3 {
+		d.Add(fmt.Sprint(i), func() {
+			running.Add(1)
+			started <- struct{}{}
+			<-release
+		})
+	}
+	<-started
+	time.Sleep(20 * time.Millisecond)
+	if n := running.Load(); n != 1 {
+		t.Fatalf("%d jobs running with n=1", n)
+	}
+	d.SetN(3)
+	<-started
+	<-started
+	close(release)
+	d.Wait()
+}
