@@ -127,6 +127,21 @@ type Tx interface {
 	AfterCommit(fn func())
 }
 
+// Notifier is a store that tells when appends commit, so that whatever
+// follows the global log (projections, relays) wakes at once instead of
+// polling. Every backend in this module implements it.
+type Notifier interface {
+	// Appended returns a channel that is closed when the next append
+	// commits: one by this process, or on the shared backends (PostgreSQL,
+	// a SQLite file) one by any process. Take the channel before reading
+	// the log, then wait on it, so that no commit in between is missed.
+	// The channel may also close with nothing new (a listener
+	// reconnecting, a poll): re-read, then wait on a new channel. Other
+	// processes' commits may be seen late where polling is the fallback,
+	// so a follower should also wake on a timer.
+	Appended() <-chan struct{}
+}
+
 // Migrator is a store that applies the schema migrations of other
 // components (the outbox, the inbox, projections) to its database, each
 // component with its own version table. The SQL stores implement it.

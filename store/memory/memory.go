@@ -24,10 +24,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/wake"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/iterate"
 	"github.com/eventual-go/eventual/store/internal/plan"
-	"github.com/eventual-go/eventual/store/internal/wake"
 )
 
 // Option configures a Store.
@@ -81,7 +81,10 @@ type stream struct {
 	events  []eventual.RecordedEvent // retained events in version order
 }
 
-var _ eventual.TxStore = (*Store)(nil)
+var (
+	_ eventual.TxStore  = (*Store)(nil)
+	_ eventual.Notifier = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New(opts ...Option) (*Store, error) {
@@ -575,3 +578,6 @@ func cloneMetadata(m eventual.Metadata) eventual.Metadata {
 	m.Extra = maps.Clone(m.Extra)
 	return m
 }
+
+// Appended implements eventual.Notifier.
+func (s *Store) Appended() <-chan struct{} { return s.signal.C() }

@@ -47,8 +47,8 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/wake"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
-	"github.com/eventual-go/eventual/store/internal/wake"
 )
 
 //go:embed migrations/*.sql

@@ -203,3 +203,10 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	err := s.pool.QueryRow(ctx, s.q.head).Scan(&p)
 	return uint64(p), s.wrapErr(ctx, err, "head position")
 }
+
+// Appended implements eventual.Notifier: appends by any process wake it,
+// through LISTEN/NOTIFY.
+func (s *Store) Appended() <-chan struct{} {
+	s.startListen()
+	return s.signal.C()
+}

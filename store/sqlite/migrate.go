@@ -11,7 +11,10 @@ import (
 	"github.com/eventual-go/eventual"
 )
 
-var _ eventual.Migrator = (*Store)(nil)
+var (
+	_ eventual.Migrator = (*Store)(nil)
+	_ eventual.Notifier = (*Store)(nil)
+)
 
 var componentName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 

@@ -252,3 +252,11 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&p)
 	return p, s.wrapErr(ctx, err, "head position")
 }
+
+// Appended implements eventual.Notifier: appends by this handle wake at
+// once, those of other processes on the same file within the poll
+// interval.
+func (s *Store) Appended() <-chan struct{} {
+	s.startWatch()
+	return s.signal.C()
+}

@@ -272,3 +272,51 @@ func testCatchUpToLive(t *testing.T, b Backend) {
 		t.Fatalf("resumed at %d, want the event after %d", rest[0].Position, mid)
 	}
 }
+
+// testNotifier checks eventual.Notifier: an append, through this handle,
+// a transaction or another handle, closes the channel taken before it.
+func testNotifier(t *testing.T, b Backend) {
+	s := b.open(t)
+	n, ok := s.(eventual.Notifier)
+	if !ok {
+		t.Skip("the store does not implement eventual.Notifier")
+	}
+	closed := func(c <-chan struct{}, within time.Duration) bool {
+		select {
+		case <-c:
+			return true
+		case <-time.After(within):
+			return false
+		}
+	}
+	// Spurious wake-ups are allowed (a listener reconnecting, a poll), so
+	// only the wake-ups that must happen are checked.
+	c := n.Appended()
+	mustAppend(t, s, "notify-a", eventual.NoStream, ev("a", 1))
+	if !closed(c, 5*time.Second) {
+		t.Fatal("an append did not close the channel")
+	}
+	if txs, ok := s.(eventual.TxStore); ok {
+		c = n.Appended()
+		err := txs.InTx(context.Background(), func(tx eventual.Tx) error {
+			if _, err := tx.Append(context.Background(), "notify-tx", eventual.NoStream, ev("a", 1)); err != nil {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !closed(c, 5*time.Second) {
+			t.Fatal("a transaction's append did not close the channel")
+		}
+	}
+	if b.Share != nil {
+		s2 := b.share(t, s)
+		c = n.Appended()
+		mustAppend(t, s2, "notify-b", eventual.NoStream, ev("a", 1))
+		if !closed(c, 5*time.Second) {
+			t.Fatal("an append through another handle did not close the channel within 5 s")
+		}
+	}
+}

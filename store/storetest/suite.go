@@ -75,6 +75,7 @@ func Run(t *testing.T, b Backend) {
 		{"Subscribe", testSubscribe},
 		{"GlobalOrderUnderConcurrentWriters", testGlobalOrder},
 		{"CatchUpToLiveHandOver", testCatchUpToLive},
+		{"Notifier", testNotifier},
 		{"DeleteStream", testDeleteStream},
 		{"TruncateStream", testTruncateStream},
 		{"Transactions", testTransactions},

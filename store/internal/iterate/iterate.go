@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/eventual-go/eventual"
-	"github.com/eventual-go/eventual/store/internal/wake"
+	"github.com/eventual-go/eventual/internal/wake"
 )
 
 // DefaultPageSize is the number of events read per page.
