@@ -142,6 +142,18 @@ type Notifier interface {
 	Appended() <-chan struct{}
 }
 
+// Querier runs read-only queries outside any write transaction, with $1,
+// $2, … placeholders on every backend: the way to read read models (the
+// tables projections write) without holding the writer. The SQL stores
+// implement it.
+type Querier interface {
+	// Query runs a query that returns rows. The caller closes them.
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	// QueryRow runs a query expected to return at most one row. Its Scan
+	// returns an error matching [database/sql.ErrNoRows] when there is none.
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
 // Migrator is a store that applies the schema migrations of other
 // components (the outbox, the inbox, projections) to its database, each
 // component with its own version table. The SQL stores implement it.

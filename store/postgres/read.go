@@ -210,3 +210,20 @@ func (s *Store) Appended() <-chan struct{} {
 	s.startListen()
 	return s.signal.C()
 }
+
+// Query implements eventual.Querier, on the pool.
+func (s *Store) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{rows}, nil
+}
+
+// QueryRow implements eventual.Querier, on the pool.
+func (s *Store) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
+	return s.pool.QueryRow(ctx, query, args...)
+}

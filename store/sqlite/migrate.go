@@ -14,6 +14,7 @@ import (
 var (
 	_ eventual.Migrator = (*Store)(nil)
 	_ eventual.Notifier = (*Store)(nil)
+	_ eventual.Querier  = (*Store)(nil)
 )
 
 var componentName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)

@@ -260,3 +260,16 @@ func (s *Store) Appended() <-chan struct{} {
 	s.startWatch()
 	return s.signal.C()
 }
+
+// Query implements eventual.Querier, on the read connections.
+func (s *Store) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	return s.r.QueryContext(ctx, rebind(query), args...)
+}
+
+// QueryRow implements eventual.Querier, on the read connections.
+func (s *Store) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
+	return s.r.QueryRowContext(ctx, rebind(query), args...)
+}

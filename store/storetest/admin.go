@@ -334,6 +334,27 @@ func testTransactions(t *testing.T, b Backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if q, ok := s.(eventual.Querier); ok {
+			// Read outside any transaction: committed rows only.
+			var n int64
+			if err := q.QueryRow(ctx, "SELECT n FROM "+table+" WHERE id = $1 AND n = $2", "kept", 1).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("Querier.QueryRow: %d, %v", n, err)
+			}
+			if err := q.QueryRow(ctx, "SELECT n FROM "+table+" WHERE id = $1", "lost").Scan(&n); !errors.Is(err, sql.ErrNoRows) {
+				t.Fatalf("Querier.QueryRow of a rolled back row: %v, want sql.ErrNoRows", err)
+			}
+			rows, err := q.Query(ctx, "SELECT id FROM "+table+" WHERE n >= $1", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			count := 0
+			for rows.Next() {
+				count++
+			}
+			if err := rows.Close(); err != nil || count != 1 {
+				t.Fatalf("Querier.Query: %d rows, %v", count, err)
+			}
+		}
 		// A failing statement fails the transaction (on PostgreSQL it
 		// aborts it): nothing of it is kept.
 		err = s.InTx(ctx, func(tx eventual.Tx) error {
