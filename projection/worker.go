@@ -48,8 +48,8 @@ type worker struct {
 	oneByOne   uint64    // handle events one at a time up to this position
 	failPos    uint64    // the event failing, and how often it failed
 	failCount  int
-	storeFails int // consecutive store errors
-	rbFails    int // consecutive failed rebuild batches
+	storeFails int  // consecutive store errors
+	rbFails    int  // consecutive failed rebuild batches
 	caughtUp   bool // the last live step read to the head
 
 	mu         sync.Mutex // guards what Status and WaitFor read
