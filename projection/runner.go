@@ -36,6 +36,7 @@ type options struct {
 	backoff             func(attempt int) time.Duration
 	poll                time.Duration
 	saveEvery           time.Duration
+	durable             bool
 	log                 *slog.Logger
 }
 
@@ -84,6 +85,16 @@ func WithPoll(d time.Duration) Option {
 		o.poll = d
 		return nil
 	}
+}
+
+// WithDurableCommits makes every projection transaction wait for the
+// database to flush it. By default, on PostgreSQL, projection
+// transactions commit asynchronously (synchronous_commit off): they become
+// visible sooner, and a server crash can lose only the last of them —
+// rows and checkpoint together, so the events are applied again. Nothing
+// changes on SQLite.
+func WithDurableCommits() Option {
+	return func(o *options) error { o.durable = true; return nil }
 }
 
 // WithLogger sets the logger (default slog.Default()).

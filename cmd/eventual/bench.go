@@ -29,13 +29,20 @@ func newBenchCmd() *cobra.Command {
             COPY for PostgreSQL), and the store/raw throughput ratio.
   reads     ReadStream over one stream of --read-stream-events events, and
             ReadAll from position 0 over everything written.
+  aggregate loads of aggregates of --aggregate-histories events, with and
+            without a snapshot, and replay in memory.
+  projection (SQL backends, in another fresh database) a rebuild of
+            --projection-events events into a SQL table with one upsert per
+            event, until swapped in; then the latency from the start of an
+            append to WaitFor seeing it, at --messaging-rate appends/s.
 
 Progress goes to stderr, the result tables to stdout, all results to --json.
 SQLite runs in a temporary directory (in --sqlite-path if given), PostgreSQL in
-a fresh schema eventual_bench_<unix time>; both are removed at the end.`,
+a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 		Example: `  eventual bench
   eventual bench --backend sqlite,postgres,memory --duration 10s --json bench.json
-  eventual bench --writers 64 --events-per-append 1 --sync normal`,
+  eventual bench --writers 64 --events-per-append 1 --sync normal
+  eventual bench --backend sqlite,postgres --cases projection`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for i, b := range cfg.Backends {
@@ -68,6 +75,9 @@ a fresh schema eventual_bench_<unix time>; both are removed at the end.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&cfg.Backends, "backend", cfg.Backends, "backends to measure, comma-separated: sqlite, postgres, memory")
+	f.StringSliceVar(&cfg.Cases, "cases", nil, "what to measure, comma-separated: "+strings.Join(bench.AllCases, ", ")+" (default: all)")
+	f.IntVar(&cfg.ProjectionEvents, "projection-events", cfg.ProjectionEvents, "events rebuilt into a SQL table by the projection case")
+	f.IntVar(&cfg.MessagingRate, "messaging-rate", cfg.MessagingRate, "appends per second of the latency cases (append → projection visible)")
 	f.IntSliceVar(&cfg.Writers, "writers", cfg.Writers, "numbers of concurrent writers, one case each")
 	f.IntSliceVar(&cfg.EventsPerAppend, "events-per-append", cfg.EventsPerAppend, "numbers of events per append, one case each")
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each append case and the raw baseline run")

@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Report, error) {
 			errs = append(errs, err)
 		}
 	}
-	if len(cfg.AggregateHistories) > 0 && !rep.Interrupted {
+	if cfg.Runs(CaseAggregate) && len(cfg.AggregateHistories) > 0 && !rep.Interrupted {
 		res, err := runReplay(ctx, p)
 		switch {
 		case ctx.Err() != nil:
@@ -95,7 +95,7 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 		p.printf("%s: note: %s", name, b.info.Note)
 	}
 
-	if b.store != nil {
+	if b.store != nil && cfg.Runs(CaseAppend) {
 		for _, epa := range cfg.EventsPerAppend {
 			for _, w := range cfg.Writers {
 				res, err := runAppendCase(ctx, cfg, b.store, appendCase{backend: name, writers: w, eventsPerAppend: epa}, p)
@@ -108,7 +108,7 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 	}
 
 	var errs []error
-	if b.raw != nil {
+	if b.raw != nil && cfg.Runs(CaseRaw) {
 		p.printf("%s raw insert: running for %v, %d rows per transaction", name, cfg.Duration, cfg.RawBatch)
 		o, err := b.raw(ctx, cfg)
 		switch {
@@ -130,25 +130,32 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 		}
 	}
 
-	if b.store != nil && cfg.ReadStreamEvents > 0 {
+	if b.store != nil && cfg.Runs(CaseRead) && cfg.ReadStreamEvents > 0 {
 		res, err := runReadStream(ctx, cfg, name, b.store, p)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	if b.store != nil {
+	if b.store != nil && cfg.Runs(CaseRead) {
 		res, err := runReadAll(ctx, name, b.store, p)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		rep.Results = append(rep.Results, res)
 	}
-	if b.store != nil && len(cfg.AggregateHistories) > 0 {
+	if b.store != nil && cfg.Runs(CaseAggregate) && len(cfg.AggregateHistories) > 0 {
 		res, err := runAggregates(ctx, cfg, name, b.store, p)
 		rep.Results = append(rep.Results, res...)
 		if err != nil {
 			return errors.Join(append(errs, fmt.Errorf("aggregates: %w", err))...)
+		}
+	}
+	if cfg.Runs(CaseProjection) && name != BackendMemory {
+		res, err := runProjection(ctx, cfg, name, p)
+		rep.Results = append(rep.Results, res...)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("projections: %w", err))...)
 		}
 	}
 	return errors.Join(errs...)

@@ -22,6 +22,18 @@ const (
 	BackendMemory   = "memory"
 )
 
+// Case names accepted in [Config.Cases].
+const (
+	CaseAppend     = "append"     // the append cases
+	CaseRaw        = "raw"        // the raw-insert baseline and the store/raw ratio
+	CaseRead       = "read"       // ReadStream and ReadAll
+	CaseAggregate  = "aggregate"  // aggregate loads and the in-memory replay
+	CaseProjection = "projection" // projection rebuild and append → visible latency
+)
+
+// AllCases lists every case, in the order they run.
+var AllCases = []string{CaseAppend, CaseRaw, CaseRead, CaseAggregate, CaseProjection}
+
 // Sync values accepted in [Config.Sync]: the SQLite durability setting of
 // both the store and the raw-insert baseline.
 const (
@@ -61,6 +73,8 @@ const (
 type Config struct {
 	// Backends to measure, in order: "sqlite", "postgres", "memory".
 	Backends []string
+	// Cases lists what to measure (see AllCases); empty means all.
+	Cases []string
 	// Writers lists the numbers of concurrent writers to run, one append
 	// case per number and per EventsPerAppend value.
 	Writers []int
@@ -88,6 +102,12 @@ type Config struct {
 	// whose loads are timed, with and without a snapshot; empty skips the
 	// aggregate cases (and the in-memory replay).
 	AggregateHistories []int
+	// ProjectionEvents is the number of events the projection case
+	// rebuilds into a SQL table.
+	ProjectionEvents int
+	// MessagingRate is the appends per second (one event each) of the
+	// latency cases: append → projection visible.
+	MessagingRate int
 	// SQLiteDir is the directory in which a fresh temporary directory
 	// holds the SQLite database; empty means the system's temp directory.
 	// The database is removed at the end.
@@ -115,6 +135,8 @@ func DefaultConfig() Config {
 		RawBatch:           1000,
 		ReadStreamEvents:   10_000,
 		AggregateHistories: []int{10, 1000, 100_000},
+		ProjectionEvents:   100_000,
+		MessagingRate:      1000,
 	}
 }
 
@@ -161,6 +183,20 @@ func (c Config) Validate() error {
 	case c.ReadStreamEvents < 0:
 		return invalidConfig("read stream events %d is negative (0 skips the stream read)", c.ReadStreamEvents)
 	}
+	for i, k := range c.Cases {
+		if !slices.Contains(AllCases, k) {
+			return invalidConfig("unknown case %q (want %s)", k, strings.Join(AllCases, ", "))
+		}
+		if slices.Contains(c.Cases[:i], k) {
+			return invalidConfig("case %q given twice", k)
+		}
+	}
+	switch {
+	case c.ProjectionEvents < 1 || c.ProjectionEvents > MaxAggregateHistory:
+		return invalidConfig("projection events %d is outside 1…%d", c.ProjectionEvents, MaxAggregateHistory)
+	case c.MessagingRate < 1 || c.MessagingRate > 100_000:
+		return invalidConfig("messaging rate %d is outside 1…100000 per second", c.MessagingRate)
+	}
 	if len(c.AggregateHistories) > 0 {
 		if err := checkList("aggregate history", c.AggregateHistories, MaxAggregateHistory); err != nil {
 			return err
@@ -189,6 +225,9 @@ func checkList(what string, values []int, limit int) error {
 	return nil
 }
 
+// Runs reports whether the case named k is to run.
+func (c Config) Runs(k string) bool { return len(c.Cases) == 0 || slices.Contains(c.Cases, k) }
+
 // postgresDSN returns the DSN to use: c.PostgresDSN, else the environment,
 // else the default.
 func (c Config) postgresDSN() string {
@@ -206,6 +245,9 @@ func (c Config) postgresDSN() string {
 func (c Config) MarshalJSON() ([]byte, error) {
 	type configJSON struct {
 		Backends         []string `json:"backends"`
+		Cases            []string `json:"cases,omitempty"`
+		ProjectionEvents int      `json:"projection_events"`
+		MessagingRate    int      `json:"messaging_rate"`
 		Writers          []int    `json:"writers"`
 		EventsPerAppend  []int    `json:"events_per_append"`
 		Duration         string   `json:"duration"`
@@ -219,7 +261,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		PostgresDSN      string   `json:"postgres_dsn,omitempty"`
 	}
 	v := configJSON{
-		Backends: c.Backends, Writers: c.Writers, EventsPerAppend: c.EventsPerAppend,
+		Backends: c.Backends, Cases: c.Cases, ProjectionEvents: c.ProjectionEvents, MessagingRate: c.MessagingRate,
+		Writers: c.Writers, EventsPerAppend: c.EventsPerAppend,
 		Duration: c.Duration.String(), DurationSeconds: c.Duration.Seconds(),
 		StreamLength: c.StreamLength, PayloadBytes: c.PayloadBytes, Sync: c.Sync,
 		RawBatch: c.RawBatch, ReadStreamEvents: c.ReadStreamEvents, SQLiteDir: c.SQLiteDir,

@@ -29,5 +29,5 @@
 // Run prints a header and, at the end, the result tables; the [Report]
 // holds the same numbers for JSON. Cancelling ctx stops the run after the
 // operations in flight and still cleans up: temporary SQLite files and the
-// PostgreSQL schema eventual_bench_<unix time> are removed.
+// PostgreSQL schema eventual_bench_<unix nanoseconds> are removed.
 package bench

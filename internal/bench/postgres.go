@@ -12,7 +12,7 @@ import (
 )
 
 // openPostgres connects to PostgreSQL, creates a fresh schema
-// eventual_bench_<unix time> for the run and opens the event store in it.
+// eventual_bench_<unix nanoseconds> for the run and opens the event store in it.
 // Cleanup closes the store and drops the schema with everything in it.
 func openPostgres(ctx context.Context, cfg Config) (*backend, error) {
 	dsn := cfg.postgresDSN()
@@ -24,7 +24,7 @@ func openPostgres(ctx context.Context, cfg Config) (*backend, error) {
 	if err := conn.QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
 		return nil, errors.Join(fmt.Errorf("PostgreSQL version: %w", err), conn.Close(context.WithoutCancel(ctx)))
 	}
-	schema := fmt.Sprintf("eventual_bench_%d", time.Now().Unix())
+	schema := fmt.Sprintf("eventual_bench_%d", time.Now().UnixNano())
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		return nil, errors.Join(fmt.Errorf("create schema %s: %w", schema, err), conn.Close(context.WithoutCancel(ctx)))
 	}

@@ -35,6 +35,12 @@ const (
 	KindAggregateLoad Kind = "aggregate_load"
 	// KindReplay is decoding and applying events in memory.
 	KindReplay Kind = "replay"
+	// KindProjectionRebuild is a projection rebuilt into a SQL table from
+	// the start of the log, until swapped in.
+	KindProjectionRebuild Kind = "projection_rebuild"
+	// KindProjectionLatency is the time from the start of an append until
+	// a projection shows it (WaitFor returns).
+	KindProjectionLatency Kind = "projection_latency"
 )
 
 // Result is one measurement of one backend. Which fields are set depends on
@@ -188,9 +194,12 @@ func (r Report) WriteHeader(w io.Writer) error {
 	if c.StreamLength == 0 {
 		stream = "endless (one per writer)"
 	}
-	fmt.Fprintf(&b, "\nconfig:  backends %s; %v per case; writers %s; events/append %s; stream length %s; payload %d B; SQLite sync %s; raw batch %d; read stream %d events\n",
+	if len(c.Cases) > 0 {
+		fmt.Fprintf(&b, "\ncases:   %s", strings.Join(c.Cases, ","))
+	}
+	fmt.Fprintf(&b, "\nconfig:  backends %s; %v per case; writers %s; events/append %s; stream length %s; payload %d B; SQLite sync %s; raw batch %d; read stream %d events; projection %d events; messaging %d/s\n",
 		strings.Join(c.Backends, ","), c.Duration, joinInts(c.Writers), joinInts(c.EventsPerAppend),
-		stream, c.PayloadBytes, c.Sync, c.RawBatch, c.ReadStreamEvents)
+		stream, c.PayloadBytes, c.Sync, c.RawBatch, c.ReadStreamEvents, c.ProjectionEvents, c.MessagingRate)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -213,7 +222,7 @@ func (r Report) WriteTable(w io.Writer) error {
 		tw.Flush()
 	}
 
-	var appends, raw, reads, loads []string
+	var appends, raw, reads, loads, messaging []string
 	for _, res := range r.Results {
 		switch res.Kind {
 		case KindAppend:
@@ -239,6 +248,13 @@ func (r Report) WriteTable(w io.Writer) error {
 		case KindReplay:
 			reads = append(reads, fmt.Sprintf("%s\tdecode and apply (replay)\t%d\t%s\t%.3f\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), res.Seconds))
+		case KindProjectionRebuild:
+			messaging = append(messaging, fmt.Sprintf("%s\tprojection rebuild into a SQL table (%s)\t%d\t%s\t-\t-\t-\t%d\t",
+				res.Backend, res.Method, res.Events, rate(res.EventsPerSecond), res.Errors))
+		case KindProjectionLatency:
+			messaging = append(messaging, fmt.Sprintf("%s\tappend → projection visible\t%d\t%s\t%s\t%s\t%s\t%d\t",
+				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
+				msText(res.LatencyP999Ms), res.Errors))
 		case KindAggregateLoad:
 			from, replay := "events only", rate(res.EventsPerSecond)
 			if res.Snapshot {
@@ -252,6 +268,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	table("RAW LIMIT (same database, same table shape, no event-store logic)",
 		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t", raw)
 	table("READS", "backend\tread\tevents\tevents/s\tseconds\t", reads)
+	table("PROJECTIONS AND MESSAGING", "backend\tcase\tevents\tevents/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\t", messaging)
 	table("AGGREGATE LOADS", "backend\thistory\tfrom\tloads\tp50 ms\tp99 ms\treplayed events/s\t", loads)
 
 	buf.WriteString("\n")
