@@ -29,6 +29,8 @@ func tinyConfig(t *testing.T, backends ...string) Config {
 	cfg.RawBatch = 100
 	cfg.ReadStreamEvents = 1200 // three appends of ReadStreamBatch
 	cfg.AggregateHistories = []int{10, 1500}
+	cfg.ProjectionEvents = 700
+	cfg.MessagingRate = 200
 	cfg.SQLiteDir = t.TempDir()
 	cfg.Progress = t.Output()
 	return cfg
@@ -45,7 +47,8 @@ func TestRunMemoryAndSQLite(t *testing.T) {
 	if entries, err := os.ReadDir(cfg.SQLiteDir); err != nil || len(entries) != 0 {
 		t.Errorf("SQLite directory after the run: %d entries, %v; want it emptied", len(entries), err)
 	}
-	for _, want := range []string{"machine:", "APPENDS", "RAW LIMIT", "READS", "ReadAll from position 0"} {
+	for _, want := range []string{"machine:", "APPENDS", "RAW LIMIT", "READS", "ReadAll from position 0",
+		"PROJECTIONS AND MESSAGING", "append → projection visible", "HandleBatch"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -118,6 +121,31 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		}
 		if loads[false] != len(cfg.AggregateHistories) || loads[true] != len(cfg.AggregateHistories) {
 			t.Errorf("%s: %d loads without and %d with a snapshot, want %d each", backend, loads[false], loads[true], len(cfg.AggregateHistories))
+		}
+	}
+	for _, backend := range cfg.Backends {
+		var rebuilds, latencies int
+		for _, r := range rep.Results {
+			switch {
+			case r.Backend != backend:
+			case r.Kind == KindProjectionRebuild:
+				rebuilds++
+				if r.Events != int64(cfg.ProjectionEvents) || r.EventsPerSecond <= 0 || r.Method == "" {
+					t.Errorf("%s projection rebuild: %+v", backend, r)
+				}
+			case r.Kind == KindProjectionLatency:
+				latencies++
+				if r.Events < 1 || r.Errors != 0 || r.LatencyP50Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms {
+					t.Errorf("%s projection latency: %+v", backend, r)
+				}
+			}
+		}
+		want := 2
+		if backend == BackendMemory {
+			want = 0
+		}
+		if rebuilds != want || latencies != want/2 {
+			t.Errorf("%s: %d rebuild and %d latency results, want %d and %d", backend, rebuilds, latencies, want, want/2)
 		}
 	}
 	for _, backend := range cfg.Backends {
@@ -257,6 +285,11 @@ func TestConfigValidate(t *testing.T) {
 		{"bad sync", func(c *Config) { c.Sync = "off" }, `sync "off"`},
 		{"zero raw batch", func(c *Config) { c.RawBatch = 0 }, "raw batch 0"},
 		{"negative read stream", func(c *Config) { c.ReadStreamEvents = -5 }, "read stream events -5"},
+		{"some cases", func(c *Config) { c.Cases = []string{CaseProjection, CaseAppend} }, ""},
+		{"unknown case", func(c *Config) { c.Cases = []string{"relays"} }, `unknown case "relays"`},
+		{"case twice", func(c *Config) { c.Cases = []string{CaseRead, CaseRead} }, "given twice"},
+		{"no projection events", func(c *Config) { c.ProjectionEvents = 0 }, "projection events 0"},
+		{"zero rate", func(c *Config) { c.MessagingRate = 0 }, "messaging rate 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
