@@ -121,6 +121,14 @@ type Tx interface {
 	// Dialect tells which SQL the backend speaks.
 	Dialect() Dialect
 
+	// LockLog takes, until the transaction ends, the lock that puts the
+	// commits of appends in order (an append in the transaction takes it
+	// too). A transaction that numbers rows of its own from a sequence —
+	// the outbox does — then commits in the order of those numbers, as
+	// events commit in the order of their positions. Transactions holding
+	// it commit one at a time: keep them short. On backends that write
+	// one transaction at a time anyway (SQLite, memory) it does nothing.
+	LockLog(ctx context.Context) error
 	// AfterCommit registers fn to run after the transaction commits (not
 	// if it rolls back), in registration order, before InTx returns. Use it
 	// to wake whatever reads what the transaction wrote.

@@ -67,25 +67,6 @@ func loadRow(ctx context.Context, tx eventual.Tx, name string) (r row, found boo
 	return r, err == nil, err
 }
 
-// readRows reads every projection's row, through q (a store that is an
-// eventual.Querier).
-func readRows(ctx context.Context, q eventual.Querier) ([]row, error) {
-	rows, err := q.Query(ctx, "SELECT "+rowColumns+" FROM eventual_projections ORDER BY name")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []row
-	for rows.Next() {
-		r, err := scanRow(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 func now() int64 { return time.Now().UnixMicro() }
 
 // errMoved means the row's checkpoint is not the one this runner wrote:

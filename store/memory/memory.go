@@ -554,6 +554,10 @@ func (t *tx) Query(context.Context, string, ...any) (eventual.Rows, error) { ret
 func (t *tx) QueryRow(context.Context, string, ...any) eventual.Row        { return errRow{} }
 func (t *tx) Dialect() eventual.Dialect                                    { return eventual.DialectMemory }
 
+// LockLog implements eventual.Tx: the transaction holds the store's lock
+// already.
+func (t *tx) LockLog(ctx context.Context) error { return ctx.Err() }
+
 type errRow struct{}
 
 func (errRow) Scan(...any) error { return errNoSQL }

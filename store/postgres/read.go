@@ -211,19 +211,82 @@ func (s *Store) Appended() <-chan struct{} {
 	return s.signal.C()
 }
 
-// Query implements eventual.Querier, on the pool.
+// Query implements eventual.Querier, on the pool. On a pool of the
+// caller's (New), the query runs in a read-only transaction that sets the
+// search path, as InTx does, so that unqualified names resolve to the
+// store's schema; it ends when the rows are closed.
 func (s *Store) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
 	if err := s.checkOpen(); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, query, args...)
+	if s.ownsPool {
+		rows, err := s.pool.Query(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgRows{rows}, nil
+	}
+	ptx, err := s.readTx(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return pgRows{rows}, nil
+	rows, err := ptx.Query(ctx, query, args...)
+	if err != nil {
+		_ = ptx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return txRows{pgRows{rows}, ptx, ctx}, nil
 }
 
-// QueryRow implements eventual.Querier, on the pool.
+// QueryRow implements eventual.Querier, on the pool (see Query).
 func (s *Store) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
-	return s.pool.QueryRow(ctx, query, args...)
+	if s.ownsPool {
+		return s.pool.QueryRow(ctx, query, args...)
+	}
+	return txRow{s: s, ctx: ctx, query: query, args: args}
+}
+
+// readTx begins a read-only transaction with the store's search path.
+func (s *Store) readTx(ctx context.Context) (pgx.Tx, error) {
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ptx.Exec(ctx, "SET LOCAL search_path TO "+s.opts.schema+", public"); err != nil {
+		_ = ptx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return ptx, nil
+}
+
+// txRows ends its transaction when closed.
+type txRows struct {
+	pgRows
+	tx  pgx.Tx
+	ctx context.Context
+}
+
+func (r txRows) Close() error {
+	err := r.pgRows.Close()
+	return errors.Join(err, r.tx.Rollback(context.WithoutCancel(r.ctx)))
+}
+
+// txRow runs its query in a read transaction when scanned.
+type txRow struct {
+	s     *Store
+	ctx   context.Context
+	query string
+	args  []any
+}
+
+func (r txRow) Scan(dest ...any) error {
+	if err := r.s.checkOpen(); err != nil {
+		return err
+	}
+	ptx, err := r.s.readTx(r.ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = ptx.Rollback(context.WithoutCancel(r.ctx)) }()
+	return ptx.QueryRow(r.ctx, r.query, r.args...).Scan(dest...)
 }

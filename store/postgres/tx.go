@@ -111,6 +111,18 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 	return t.s.readStream(ctx, t.tx, streamID, opts)
 }
 
+// LockLog implements eventual.Tx: it takes the append lock (ADR 0002).
+func (t *tx) LockLog(ctx context.Context) error {
+	if t.locked || t.s.unordered {
+		return nil
+	}
+	if _, err := t.tx.Exec(ctx, t.s.q.lock, t.s.lockKey); err != nil {
+		return t.s.wrapErr(ctx, err, "lock the log")
+	}
+	t.locked = true
+	return nil
+}
+
 func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return eventual.StreamInfo{}, err

@@ -118,6 +118,10 @@ func (t *tx) QueryRow(ctx context.Context, query string, args ...any) eventual.R
 
 func (t *tx) Dialect() eventual.Dialect { return eventual.DialectSQLite }
 
+// LockLog implements eventual.Tx: the transaction holds SQLite's single
+// writer already.
+func (t *tx) LockLog(ctx context.Context) error { return ctx.Err() }
+
 // rebind rewrites PostgreSQL-style placeholders ($1, $2, …) into SQLite's
 // numbered ones (?1, ?2, …), which bind by number in any order and any
 // number of times. ($1 would be a named parameter in SQLite, bound by order

@@ -245,6 +245,38 @@ func testTransactions(t *testing.T, b Backend) {
 		sub.take(t, 2)
 	})
 
+	t.Run("lock the log", func(t *testing.T) {
+		// While a transaction holds the log's lock, appends wait for its
+		// end.
+		done := make(chan error, 1)
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			if err := tx.LockLog(ctx); err != nil {
+				return err
+			}
+			if err := tx.LockLog(ctx); err != nil { // again: no-op
+				return err
+			}
+			go func() {
+				_, err := s.Append(ctx, "tx-locked", eventual.Any, ev("l", 1))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				return fmt.Errorf("an append went through while the log was locked (err %v)", err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			_, err := tx.Append(ctx, "tx-locked-inside", eventual.NoStream, ev("l", 1))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("the append waiting for the lock: %v", err)
+		}
+		sub.take(t, 2)
+	})
+
 	t.Run("conflict inside", func(t *testing.T) {
 		err := s.InTx(ctx, func(tx eventual.Tx) error {
 			_, err := tx.Append(ctx, "tx-a", eventual.Exact(1), ev("a", 9))
