@@ -52,7 +52,7 @@ type Requester struct {
 func NewRequester(ctx context.Context, t Transport, replySubject string) (*Requester, error) {
 	r := &Requester{t: t, subject: replySubject, waiting: map[string]chan Delivery{}}
 	group := "requester-" + uuid.Must(uuid.NewV7()).String()[24:]
-	err := t.Subscribe(ctx, Subscription{Subject: replySubject, Group: group, Concurrency: 8, MaxDeliver: 1},
+	err := t.Subscribe(ctx, Subscription{Subject: replySubject, Group: group, Concurrency: 8, MaxDeliver: 1, Ephemeral: true},
 		func(_ context.Context, d Delivery) error {
 			r.mu.Lock()
 			ch, ok := r.waiting[d.Metadata.CausationID]

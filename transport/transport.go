@@ -13,10 +13,16 @@
 // failure or a crash), so effects should be idempotent (see package inbox).
 // A handler returns nil to acknowledge a message, an error to have it
 // redelivered after a backoff (up to Subscription.MaxDeliver deliveries),
-// or Terminate(err) to drop it for good. Messages with the same Key are
-// handled one at a time, in the order they were published; a message
-// redelivered after an error may come after later messages of its key,
-// unless the Retry middleware retries it in place.
+// or Terminate(err) to drop it for good.
+//
+// Order: messages with the same Key are handled one at a time, in the
+// order they were published, by the members of a group in one process. A
+// message redelivered after an error may come after later messages of its
+// key, unless the Retry middleware retries it in place; a batch whose
+// Publish failed and was published again may land after messages published
+// meanwhile; and when members of one group run in several processes, a
+// broker hands each process its share regardless of keys (see the
+// transport's documentation).
 package transport
 
 import (
@@ -184,6 +190,13 @@ type Subscription struct {
 	// Backoff is the wait before delivering again after the attempt-th
 	// delivery failed. Default: 100 ms doubling up to 10 s.
 	Backoff func(attempt int) time.Duration
+	// Ephemeral makes a group of this process alone that lasts only while
+	// it has members: it gets the messages published from when it is
+	// made, keeps none for when it has no member, is not shared with other
+	// processes, and a broker forgets it soon after the process is gone.
+	// For subscriptions like a process's reply subject. Every Subscribe
+	// to one group must agree on it.
+	Ephemeral bool
 }
 
 // DefaultBackoff waits 100 ms after the first failure, doubling each time,

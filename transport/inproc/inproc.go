@@ -179,11 +179,13 @@ func (t *Transport) Subscribe(ctx context.Context, sub transport.Subscription, h
 	}
 	g := t.groups[sub.Group]
 	if g == nil {
-		g = &group{t: t, name: sub.Group, subject: sub.Subject, d: dispatch.New(1, 1<<62)}
+		g = &group{t: t, name: sub.Group, subject: sub.Subject, ephemeral: sub.Ephemeral, d: dispatch.New(1, 1<<62)}
 		g.cond = sync.NewCond(&g.mu)
 		t.groups[sub.Group] = g
 	} else if g.subject != sub.Subject {
 		return fmt.Errorf("%w: group %q consumes %q, not %q", transport.ErrInvalidSubscription, sub.Group, g.subject, sub.Subject)
+	} else if g.ephemeral != sub.Ephemeral {
+		return fmt.Errorf("%w: group %q is ephemeral in one Subscribe and not in another", transport.ErrInvalidSubscription, sub.Group)
 	}
 	mctx, cancel := context.WithCancel(transport.WithoutWaiting(t.ctx))
 	m := &member{sub: sub, h: h, ctx: mctx}
@@ -196,7 +198,11 @@ func (t *Transport) Subscribe(ctx context.Context, sub transport.Subscription, h
 		case <-ctx.Done():
 		case <-t.ctx.Done():
 		}
-		g.leave(m)
+		t.mu.Lock() // no Subscribe joins between the leave and the delete
+		if g.leave(m) == 0 && g.ephemeral && t.groups[g.name] == g {
+			delete(t.groups, g.name)
+		}
+		t.mu.Unlock()
 	}()
 	return nil
 }
@@ -261,15 +267,17 @@ type member struct {
 
 // group delivers its messages to its members, in order per key.
 type group struct {
-	t       *Transport
-	name    string
-	subject string
-	d       *dispatch.Dispatcher
+	t         *Transport
+	name      string
+	subject   string
+	ephemeral bool
+	d         *dispatch.Dispatcher
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when a member joins or the transport closes
 	members []*member
-	next    int // round robin among equally busy members
+	next    int  // round robin among equally busy members
+	gone    bool // an ephemeral group whose members all left
 }
 
 func (g *group) add(e *envelope) {
@@ -284,7 +292,9 @@ func (g *group) join(m *member) {
 	g.cond.Broadcast()
 }
 
-func (g *group) leave(m *member) {
+// leave takes m out and returns how many members are left. An ephemeral
+// group without members is gone: what it still holds is dropped.
+func (g *group) leave(m *member) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i, x := range g.members {
@@ -294,6 +304,11 @@ func (g *group) leave(m *member) {
 		}
 	}
 	g.d.SetN(g.concurrency())
+	if len(g.members) == 0 && g.ephemeral {
+		g.gone = true
+		g.cond.Broadcast()
+	}
+	return len(g.members)
 }
 
 // concurrency is the sum of the members'; the caller holds mu.
@@ -308,12 +323,12 @@ func (g *group) concurrency() int {
 // pick returns the member with the most free room (round robin among
 // equals). While the group has none, it waits, holding up the messages
 // behind, so that they keep their order; it returns nil if the transport
-// closes.
+// closes or the group is gone.
 func (g *group) pick() *member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for len(g.members) == 0 {
-		if g.t.ctx.Err() != nil {
+		if g.t.ctx.Err() != nil || g.gone {
 			return nil
 		}
 		g.cond.Wait()
@@ -344,7 +359,10 @@ func (g *group) deliver(e *envelope) {
 	var err error
 	for {
 		if m = g.pick(); m == nil {
-			return // closed: Publish callers were told
+			if g.t.ctx.Err() == nil {
+				e.wait.settle() // the group is gone
+			}
+			return // or closed: Publish callers were told
 		}
 		err = g.handle(m, e)
 		g.done(m)

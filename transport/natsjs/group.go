@@ -23,6 +23,7 @@ type group struct {
 	name       string
 	stream     string
 	subject    string
+	ephemeral  bool
 	cons       jetstream.Consumer
 	maxDeliver int // the consumer's; -1 for no limit
 	ackWait    time.Duration

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -228,6 +230,7 @@ func (t *Transport) Subscribe(ctx context.Context, sub transport.Subscription, h
 		name:       sub.Group,
 		stream:     spec.name,
 		subject:    sub.Subject,
+		ephemeral:  sub.Ephemeral,
 		cons:       cons,
 		maxDeliver: info.Config.MaxDeliver,
 		ackWait:    info.Config.AckWait,
@@ -250,6 +253,9 @@ func (t *Transport) join(ctx context.Context, g *group, sub transport.Subscripti
 	if g.subject != sub.Subject {
 		return fmt.Errorf("%w: group %q consumes %q, not %q", transport.ErrInvalidSubscription, g.name, g.subject, sub.Subject)
 	}
+	if g.ephemeral != sub.Ephemeral {
+		return fmt.Errorf("%w: group %q is ephemeral in one Subscribe and not in another", transport.ErrInvalidSubscription, g.name)
+	}
 	mctx, cancel := context.WithCancel(transport.WithoutWaiting(t.ctx))
 	m := &member{sub: sub, h: h, ctx: mctx, cancel: cancel}
 	// If ctx is done already, leave waits for t.mu, so after the join.
@@ -266,8 +272,22 @@ func (t *Transport) leave(g *group, m *member) {
 	if g.leave(m) == 0 && t.groups[g.key] == g {
 		delete(t.groups, g.key)
 		g.halt()
+		if g.ephemeral {
+			// Gone with its last member; the server would delete it
+			// after a while anyway.
+			name := g.cons.CachedInfo().Name
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = t.js.DeleteConsumer(ctx, g.stream, name)
+			}()
+		}
 	}
 }
+
+// ephemeralInactivity is how long the server keeps an ephemeral group's
+// consumer once nobody pulls from it.
+const ephemeralInactivity = 30 * time.Second
 
 // ensureConsumer returns the group's durable consumer, creating it if
 // need be, or updating its settings if they differ from sub's (but for
@@ -283,6 +303,19 @@ func (t *Transport) ensureConsumer(ctx context.Context, stream string, sub trans
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxAckPending: t.opts.maxAckPending,
 		Replicas:      0, // the stream's
+	}
+	if sub.Ephemeral {
+		// This process's alone: a consumer of its own, from now on, that
+		// the server deletes once nobody pulls from it.
+		cfg.Durable = ""
+		cfg.Name = sub.Group + "_" + strings.ReplaceAll(uuid.NewString(), "-", "")
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+		cfg.InactiveThreshold = ephemeralInactivity
+		cons, err := t.js.CreateConsumer(ctx, stream, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("natsjs: ephemeral consumer %s on %s: %w", sub.Group, stream, err)
+		}
+		return cons, nil
 	}
 	for range 3 {
 		cons, err := t.js.Consumer(ctx, stream, sub.Group)

@@ -54,6 +54,9 @@ func Run(t *testing.T, newT New, f Features) {
 		{"DeadLetter", testDeadLetter},
 		{"RequestReply", testRequestReply},
 		{"GroupOutlivesMembers", testGroupOutlivesMembers},
+		{"EphemeralGroup", testEphemeralGroup},
+		{"GroupKeepsItsSubject", testGroupKeepsItsSubject},
+		{"HandlerPanic", testHandlerPanic},
 		{"InvalidInput", testInvalid},
 		{"Closed", testClosed},
 		{"CloseWaitsForHandlers", testCloseWaits},
@@ -633,5 +636,71 @@ func testPublishWaits(t *testing.T, newT New, f Features) {
 	})
 	if err := tr.Publish(ctx, transport.NewMessage(p+".slow", "x", nil)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Publish past its deadline: %v, want deadline exceeded", err)
+	}
+}
+
+func testEphemeralGroup(t *testing.T, newT New, _ Features) {
+	tr := open(t, newT)
+	p := prefix()
+	sub := transport.Subscription{Subject: p + ".x", Group: "mine", Ephemeral: true}
+	first := newCollector()
+	ctx, cancel := context.WithCancel(bg(t))
+	if err := tr.Subscribe(ctx, sub, first.handle); err != nil {
+		t.Fatal(err)
+	}
+	m := transport.NewMessage(p+".x", "while-there", nil)
+	publish(t, tr, m)
+	if got := first.wait(t, 1)[0]; got.ID != m.ID {
+		t.Fatalf("got %s, want %s", got.ID, m.ID)
+	}
+	if err := tr.Subscribe(bg(t), transport.Subscription{Subject: p + ".x", Group: "mine"}, first.handle); !errors.Is(err, transport.ErrInvalidSubscription) {
+		t.Errorf("durable Subscribe to an ephemeral group: %v, want ErrInvalidSubscription", err)
+	}
+	cancel()
+	time.Sleep(200 * time.Millisecond)
+	publish(t, tr, transport.NewMessage(p+".x", "while-away", nil))
+	time.Sleep(200 * time.Millisecond)
+	second := newCollector()
+	subscribe(t, tr, sub, second.handle)
+	later := transport.NewMessage(p+".x", "after", nil)
+	publish(t, tr, later)
+	if got := second.wait(t, 1)[0]; got.ID != later.ID {
+		t.Errorf("the ephemeral group got %s (%s) after its members left, want only %s", got.ID, got.Type, later.ID)
+	}
+	second.none(t, 200*time.Millisecond)
+}
+
+func testGroupKeepsItsSubject(t *testing.T, newT New, _ Features) {
+	tr := open(t, newT)
+	p := prefix()
+	ok := func(context.Context, transport.Delivery) error { return nil }
+	subscribe(t, tr, transport.Subscription{Subject: p + ".a", Group: "g"}, ok)
+	if err := tr.Subscribe(bg(t), transport.Subscription{Subject: p + ".b", Group: "g"}, ok); !errors.Is(err, transport.ErrInvalidSubscription) {
+		t.Errorf("a group re-subscribed to another subject: %v, want ErrInvalidSubscription", err)
+	}
+}
+
+func testHandlerPanic(t *testing.T, newT New, _ Features) {
+	tr := open(t, newT)
+	p := prefix()
+	attempts := make(chan int, 10)
+	subscribe(t, tr, transport.Subscription{Subject: p + ".x", Group: "g", Backoff: fastBackoff},
+		func(ctx context.Context, d transport.Delivery) error {
+			attempts <- d.Attempt
+			if d.Attempt == 1 {
+				panic("handler bug")
+			}
+			return nil
+		})
+	publish(t, tr, transport.NewMessage(p+".x", "x", nil))
+	for want := 1; want <= 2; want++ {
+		select {
+		case got := <-attempts:
+			if got != want {
+				t.Fatalf("attempt %d, want %d", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no attempt %d after a panic", want)
+		}
 	}
 }
