@@ -72,6 +72,11 @@
 // the ack wait, max ack pending) follow the first Subscribe call of the
 // process, which updates the consumer if they differ.
 //
+// An ephemeral group (Subscription.Ephemeral) is a consumer of the
+// process's own, with a generated name, delivering what is published from
+// its creation on; it is deleted when its last member leaves, and the
+// server deletes it 30 s after the process is gone.
+//
 // A handler's nil acknowledges the message; an error naks it with a delay
 // of Subscription.Backoff(attempt); transport.Terminate terminates it; an
 // error on the last delivery (MaxDeliver) terminates it too, and logs it.
