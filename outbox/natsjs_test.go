@@ -203,4 +203,6 @@ func TestEventRelayStoppedMidPageOverJetStream(t *testing.T) {
 
 type publisherFunc func(ctx context.Context, msgs ...transport.Message) error
 
-func (f publisherFunc) Publish(ctx context.Context, msgs ...transport.Message) error { return f(ctx, msgs...) }
+func (f publisherFunc) Publish(ctx context.Context, msgs ...transport.Message) error {
+	return f(ctx, msgs...)
+}
