@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -519,4 +520,56 @@ func testAddLocksTheLog(t *testing.T, b testdb.Backend) {
 	if err := <-appended; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// failingMarks is a store whose first marks of sent rows fail.
+type failingMarks struct {
+	testdb.Store
+	fails atomic.Int32
+}
+
+func (s *failingMarks) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx eventual.Tx) error { return fn(&failingTx{Tx: tx, s: s}) })
+}
+
+type failingTx struct {
+	eventual.Tx
+	s *failingMarks
+}
+
+func (t *failingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if strings.HasPrefix(query, "UPDATE eventual_outbox SET sent_at") && t.s.fails.Add(-1) >= 0 {
+		return 0, errBoom
+	}
+	return t.Tx.Exec(ctx, query, args...)
+}
+
+// A batch that went out but could not be marked sent is published again
+// (the transport drops the copies by ID), and nothing is lost.
+func TestMarkFailureRepublishes(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := &failingMarks{Store: b.New(t)}
+		s.fails.Store(2)
+		o := newOutbox(t, s, outbox.WithBatchSize(10), outbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
+		var published atomic.Int64
+		tr := newTransport(t)
+		got := subscribe(t, tr, "m.>", 1)
+		var msgs []transport.Message
+		for i := range 35 {
+			msgs = append(msgs, msg("m.x", "k", i))
+		}
+		add(t, s, o, msgs...)
+		startRelay(t, o, fakePublisher{publish: func(ctx context.Context, ms ...transport.Message) error {
+			published.Add(int64(len(ms)))
+			return tr.Publish(ctx, ms...)
+		}})
+		got.waitDistinct(t, 35)
+		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+		if n := published.Load(); n <= 35 {
+			t.Errorf("%d messages published: the batches whose marks failed were not published again", n)
+		}
+		if n := checkOrder(t, got.deliveries()); n != 1 {
+			t.Errorf("%d keys", n)
+		}
+	})
 }

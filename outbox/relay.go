@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventual-go/eventual"
@@ -55,6 +56,13 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 		return fmt.Errorf("%w: outbox: nil publisher", eventual.ErrInvalidArgument)
 	}
 	bo := backoff{first: o.cfg.backoffMin, max: o.cfg.backoffMax}
+	mk := o.newMarker(ctx)
+	defer mk.close()
+	// Rows commit in seq order (Add locks the log), so the relay reads on
+	// after the last row it published while that batch is being marked
+	// sent, and reads the next batch while it publishes one.
+	var cursor int64
+	var next chan batchRead
 	var nextCleanup time.Time
 	for ctx.Err() == nil {
 		if now := time.Now(); !now.Before(nextCleanup) {
@@ -67,26 +75,53 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 				o.cfg.log.Warn("outbox: cleanup failed", "err", err)
 			}
 		}
-		woken := o.signal.C()
-		n, err := o.relayBatch(ctx, pub)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		if err := mk.failed(); err != nil {
+			// A batch went out but could not be marked: read from the
+			// start again; the broker drops what it has already.
 			if fatal(err) {
 				return err
 			}
-			failures := o.health.fail(err)
+			cursor, next = 0, nil
+		}
+		woken := o.signal.C()
+		var b batchRead
+		if next != nil {
+			b = <-next
+			next = nil
+		} else {
+			b = o.unsent(ctx, cursor)
+		}
+		if b.err == nil && len(b.msgs) == o.cfg.batchSize {
+			next = o.prefetch(ctx, b.seqs[len(b.seqs)-1])
+		}
+		if b.err == nil && len(b.msgs) > 0 {
+			if err := pub.Publish(ctx, b.msgs...); err != nil {
+				b.err = fmt.Errorf("outbox: publish %d messages: %w", len(b.msgs), err)
+			}
+		}
+		if b.err != nil {
+			next = nil
+			if ctx.Err() != nil {
+				return nil
+			}
+			if fatal(b.err) {
+				return b.err
+			}
+			failures := o.health.fail(b.err)
 			wait := bo.next()
 			o.cfg.log.Warn("outbox: relay failed; will publish the same messages again",
-				"err", err, "failures", failures, "retry_in", wait)
+				"err", b.err, "failures", failures, "retry_in", wait)
 			sleep(ctx, wait)
 			continue
 		}
 		bo.reset()
 		o.health.ok()
-		if n == o.cfg.batchSize {
-			continue // there may be more at once
+		if len(b.msgs) > 0 {
+			cursor = b.seqs[len(b.seqs)-1]
+			mk.mark(b.seqs)
+		}
+		if next != nil {
+			continue // there is more at once
 		}
 		t := time.NewTimer(o.cfg.poll)
 		select {
@@ -99,34 +134,83 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 	return nil
 }
 
-// relayBatch publishes one batch of unsent rows and marks them sent. It
-// returns how many rows it read.
-func (o *Outbox) relayBatch(ctx context.Context, pub transport.Publisher) (int, error) {
-	seqs, msgs, err := o.unsent(ctx)
-	if err != nil || len(msgs) == 0 {
-		return 0, err
-	}
-	if err := pub.Publish(ctx, msgs...); err != nil {
-		return 0, fmt.Errorf("outbox: publish %d messages: %w", len(msgs), err)
-	}
-	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
-	defer cancel()
-	n, err := o.markSent(mctx, seqs)
-	if err != nil {
-		return 0, fmt.Errorf("outbox: mark %d published messages sent: %w", len(msgs), err)
-	}
-	o.sent.Add(n)
-	return len(msgs), nil
+// batchRead is a batch of unsent rows, or the error reading them.
+type batchRead struct {
+	seqs []int64
+	msgs []transport.Message
+	err  error
 }
 
-// unsent reads the first batch of unsent rows, in seq order.
-func (o *Outbox) unsent(ctx context.Context) ([]int64, []transport.Message, error) {
+// prefetch reads the batch after seq in the background.
+func (o *Outbox) prefetch(ctx context.Context, seq int64) chan batchRead {
+	ch := make(chan batchRead, 1)
+	go func() { ch <- o.unsent(ctx, seq) }()
+	return ch
+}
+
+// marker marks published batches sent, in order, in the background.
+type marker struct {
+	o    *Outbox
+	ctx  context.Context
+	todo chan []int64
+	done chan struct{}
+	mu   sync.Mutex
+	err  error
+}
+
+func (o *Outbox) newMarker(ctx context.Context) *marker {
+	m := &marker{o: o, ctx: context.WithoutCancel(ctx), todo: make(chan []int64, 4), done: make(chan struct{})}
+	go m.run()
+	return m
+}
+
+// mark queues seqs to be marked sent; it waits while four batches wait.
+func (m *marker) mark(seqs []int64) { m.todo <- seqs }
+
+func (m *marker) run() {
+	defer close(m.done)
+	for seqs := range m.todo {
+		// A batch that went out is worth marking even as the relay stops:
+		// it spares the broker a re-publish.
+		ctx, cancel := context.WithTimeout(m.ctx, markTimeout)
+		n, err := m.o.markSent(ctx, seqs)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("outbox: mark %d published messages sent: %w", len(seqs), err)
+			m.o.health.fail(err)
+			m.o.cfg.log.Warn("outbox: marking sent failed; the messages will be published again", "err", err)
+			m.mu.Lock()
+			m.err = err
+			m.mu.Unlock()
+			continue
+		}
+		m.o.sent.Add(n)
+	}
+}
+
+// failed returns, and forgets, the last marking error.
+func (m *marker) failed() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := m.err
+	m.err = nil
+	return err
+}
+
+// close waits for the queued batches to be marked.
+func (m *marker) close() {
+	close(m.todo)
+	<-m.done
+}
+
+// unsent reads the first batch of unsent rows after seq, in seq order.
+func (o *Outbox) unsent(ctx context.Context, after int64) batchRead {
 	var seqs []int64
 	var msgs []transport.Message
 	err := o.read(ctx, func(q eventual.Querier) error {
 		seqs, msgs = seqs[:0], msgs[:0]
 		rows, err := q.Query(ctx, `SELECT seq, id, subject, type, key, data, metadata, reply_to
-			FROM eventual_outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1`, o.cfg.batchSize)
+			FROM eventual_outbox WHERE sent_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, o.cfg.batchSize)
 		if err != nil {
 			return err
 		}
@@ -150,9 +234,9 @@ func (o *Outbox) unsent(ctx context.Context) ([]int64, []transport.Message, erro
 		return rows.Close()
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("outbox: read unsent messages: %w", err)
+		return batchRead{err: fmt.Errorf("outbox: read unsent messages: %w", err)}
 	}
-	return seqs, msgs, nil
+	return batchRead{seqs: seqs, msgs: msgs}
 }
 
 // markSent marks the rows seqs sent, or deletes them when the retention

@@ -35,6 +35,11 @@ func newBenchCmd() *cobra.Command {
             --projection-events events into a SQL table with one upsert per
             event, until swapped in; then the latency from the start of an
             append to WaitFor seeing it, at --messaging-rate appends/s.
+  relay     (SQL backends, fresh database, NATS JetStream: embedded unless
+            --nats-url) the outbox relay publishing --relay-messages
+            messages, the event relay publishing as many events; then the
+            latency from the start of an append to a consumer in another
+            process receiving it through the event relay and JetStream.
 
 Progress goes to stderr, the result tables to stdout, all results to --json.
 SQLite runs in a temporary directory (in --sqlite-path if given), PostgreSQL in
@@ -42,7 +47,7 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 		Example: `  eventual bench
   eventual bench --backend sqlite,postgres,memory --duration 10s --json bench.json
   eventual bench --writers 64 --events-per-append 1 --sync normal
-  eventual bench --backend sqlite,postgres --cases projection`,
+  eventual bench --backend sqlite,postgres --cases projection,relay`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for i, b := range cfg.Backends {
@@ -77,7 +82,9 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 	f.StringSliceVar(&cfg.Backends, "backend", cfg.Backends, "backends to measure, comma-separated: sqlite, postgres, memory")
 	f.StringSliceVar(&cfg.Cases, "cases", nil, "what to measure, comma-separated: "+strings.Join(bench.AllCases, ", ")+" (default: all)")
 	f.IntVar(&cfg.ProjectionEvents, "projection-events", cfg.ProjectionEvents, "events rebuilt into a SQL table by the projection case")
-	f.IntVar(&cfg.MessagingRate, "messaging-rate", cfg.MessagingRate, "appends per second of the latency cases (append → projection visible)")
+	f.IntVar(&cfg.MessagingRate, "messaging-rate", cfg.MessagingRate, "appends per second of the latency cases (append → projection visible, append → remote consumer)")
+	f.IntVar(&cfg.RelayMessages, "relay-messages", cfg.RelayMessages, "messages the outbox relay, and events the event relay, publish to JetStream")
+	f.StringVar(&cfg.NATSURL, "nats-url", "", "NATS server with JetStream for the relay case (default: an embedded one)")
 	f.IntSliceVar(&cfg.Writers, "writers", cfg.Writers, "numbers of concurrent writers, one case each")
 	f.IntSliceVar(&cfg.EventsPerAppend, "events-per-append", cfg.EventsPerAppend, "numbers of events per append, one case each")
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long each append case and the raw baseline run")

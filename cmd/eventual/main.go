@@ -10,9 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/eventual-go/eventual/internal/bench"
 )
 
 func main() {
+	if bench.IsConsumerChild() { // the other process of `eventual bench`
+		os.Exit(bench.RunConsumerChild())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-ctx.Done()

@@ -158,6 +158,13 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			return errors.Join(append(errs, fmt.Errorf("projections: %w", err))...)
 		}
 	}
+	if cfg.Runs(CaseRelay) && name != BackendMemory {
+		res, err := runRelay(ctx, cfg, name, p)
+		rep.Results = append(rep.Results, res...)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("relay: %w", err))...)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -17,6 +17,13 @@ import (
 	"github.com/eventual-go/eventual/store/sqlite"
 )
 
+func TestMain(m *testing.M) {
+	if IsConsumerChild() { // the remote consumer of the relay case
+		os.Exit(RunConsumerChild())
+	}
+	os.Exit(m.Run())
+}
+
 // tinyConfig is a configuration that runs in well under a second per
 // backend.
 func tinyConfig(t *testing.T, backends ...string) Config {
@@ -31,6 +38,7 @@ func tinyConfig(t *testing.T, backends ...string) Config {
 	cfg.AggregateHistories = []int{10, 1500}
 	cfg.ProjectionEvents = 700
 	cfg.MessagingRate = 200
+	cfg.RelayMessages = 1500
 	cfg.SQLiteDir = t.TempDir()
 	cfg.Progress = t.Output()
 	return cfg
@@ -48,7 +56,8 @@ func TestRunMemoryAndSQLite(t *testing.T) {
 		t.Errorf("SQLite directory after the run: %d entries, %v; want it emptied", len(entries), err)
 	}
 	for _, want := range []string{"machine:", "APPENDS", "RAW LIMIT", "READS", "ReadAll from position 0",
-		"PROJECTIONS AND MESSAGING", "append → projection visible", "HandleBatch"} {
+		"PROJECTIONS AND MESSAGING", "append → projection visible", "HandleBatch",
+		"outbox relay", "event relay", "consumer in another process"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -124,10 +133,20 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		}
 	}
 	for _, backend := range cfg.Backends {
-		var rebuilds, latencies int
+		var rebuilds, latencies, relays, remotes int
 		for _, r := range rep.Results {
 			switch {
 			case r.Backend != backend:
+			case r.Kind == KindRelay:
+				relays++
+				if r.Events != int64(cfg.RelayMessages) || r.EventsPerSecond <= 0 || r.Method == "" {
+					t.Errorf("%s relay: %+v", backend, r)
+				}
+			case r.Kind == KindRemoteLatency:
+				remotes++
+				if r.Events < 1 || r.Errors != 0 || r.LatencyP50Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms {
+					t.Errorf("%s remote latency: %+v", backend, r)
+				}
 			case r.Kind == KindProjectionRebuild:
 				rebuilds++
 				if r.Events != int64(cfg.ProjectionEvents) || r.EventsPerSecond <= 0 || r.Method == "" {
@@ -144,8 +163,9 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		if backend == BackendMemory {
 			want = 0
 		}
-		if rebuilds != want || latencies != want/2 {
-			t.Errorf("%s: %d rebuild and %d latency results, want %d and %d", backend, rebuilds, latencies, want, want/2)
+		if rebuilds != want || latencies != want/2 || relays != want || remotes != want/2 {
+			t.Errorf("%s: %d rebuild, %d latency, %d relay and %d remote results, want %d, %d, %d and %d",
+				backend, rebuilds, latencies, relays, remotes, want, want/2, want, want/2)
 		}
 	}
 	for _, backend := range cfg.Backends {
@@ -290,6 +310,7 @@ func TestConfigValidate(t *testing.T) {
 		{"case twice", func(c *Config) { c.Cases = []string{CaseRead, CaseRead} }, "given twice"},
 		{"no projection events", func(c *Config) { c.ProjectionEvents = 0 }, "projection events 0"},
 		{"zero rate", func(c *Config) { c.MessagingRate = 0 }, "messaging rate 0"},
+		{"no relay messages", func(c *Config) { c.RelayMessages = 0 }, "relay messages 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

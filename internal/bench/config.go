@@ -29,10 +29,11 @@ const (
 	CaseRead       = "read"       // ReadStream and ReadAll
 	CaseAggregate  = "aggregate"  // aggregate loads and the in-memory replay
 	CaseProjection = "projection" // projection rebuild and append → visible latency
+	CaseRelay      = "relay"      // outbox and event relays to JetStream, append → remote consumer
 )
 
 // AllCases lists every case, in the order they run.
-var AllCases = []string{CaseAppend, CaseRaw, CaseRead, CaseAggregate, CaseProjection}
+var AllCases = []string{CaseAppend, CaseRaw, CaseRead, CaseAggregate, CaseProjection, CaseRelay}
 
 // Sync values accepted in [Config.Sync]: the SQLite durability setting of
 // both the store and the raw-insert baseline.
@@ -106,8 +107,15 @@ type Config struct {
 	// rebuilds into a SQL table.
 	ProjectionEvents int
 	// MessagingRate is the appends per second (one event each) of the
-	// latency cases: append → projection visible.
+	// latency cases: append → projection visible, append → remote
+	// consumer.
 	MessagingRate int
+	// RelayMessages is the number of messages the outbox relay and events
+	// the event relay publish to JetStream in the relay case.
+	RelayMessages int
+	// NATSURL is the NATS server (with JetStream) of the relay case; empty
+	// starts an embedded one with its store in a temporary directory.
+	NATSURL string
 	// SQLiteDir is the directory in which a fresh temporary directory
 	// holds the SQLite database; empty means the system's temp directory.
 	// The database is removed at the end.
@@ -137,6 +145,7 @@ func DefaultConfig() Config {
 		AggregateHistories: []int{10, 1000, 100_000},
 		ProjectionEvents:   100_000,
 		MessagingRate:      1000,
+		RelayMessages:      100_000,
 	}
 }
 
@@ -196,6 +205,8 @@ func (c Config) Validate() error {
 		return invalidConfig("projection events %d is outside 1…%d", c.ProjectionEvents, MaxAggregateHistory)
 	case c.MessagingRate < 1 || c.MessagingRate > 100_000:
 		return invalidConfig("messaging rate %d is outside 1…100000 per second", c.MessagingRate)
+	case c.RelayMessages < 1 || c.RelayMessages > MaxAggregateHistory:
+		return invalidConfig("relay messages %d is outside 1…%d", c.RelayMessages, MaxAggregateHistory)
 	}
 	if len(c.AggregateHistories) > 0 {
 		if err := checkList("aggregate history", c.AggregateHistories, MaxAggregateHistory); err != nil {
@@ -247,6 +258,8 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		Backends         []string `json:"backends"`
 		Cases            []string `json:"cases,omitempty"`
 		ProjectionEvents int      `json:"projection_events"`
+		RelayMessages    int      `json:"relay_messages"`
+		NATSURL          string   `json:"nats_url,omitempty"`
 		MessagingRate    int      `json:"messaging_rate"`
 		Writers          []int    `json:"writers"`
 		EventsPerAppend  []int    `json:"events_per_append"`
@@ -262,6 +275,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	v := configJSON{
 		Backends: c.Backends, Cases: c.Cases, ProjectionEvents: c.ProjectionEvents, MessagingRate: c.MessagingRate,
+		RelayMessages: c.RelayMessages, NATSURL: c.NATSURL,
 		Writers: c.Writers, EventsPerAppend: c.EventsPerAppend,
 		Duration: c.Duration.String(), DurationSeconds: c.Duration.Seconds(),
 		StreamLength: c.StreamLength, PayloadBytes: c.PayloadBytes, Sync: c.Sync,

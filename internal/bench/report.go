@@ -41,6 +41,12 @@ const (
 	// KindProjectionLatency is the time from the start of an append until
 	// a projection shows it (WaitFor returns).
 	KindProjectionLatency Kind = "projection_latency"
+	// KindRelay is the outbox relay or the event relay publishing to
+	// JetStream (Method says which).
+	KindRelay Kind = "relay"
+	// KindRemoteLatency is the time from the start of an append until a
+	// consumer in another process receives the event over JetStream.
+	KindRemoteLatency Kind = "remote_latency"
 )
 
 // Result is one measurement of one backend. Which fields are set depends on
@@ -197,9 +203,9 @@ func (r Report) WriteHeader(w io.Writer) error {
 	if len(c.Cases) > 0 {
 		fmt.Fprintf(&b, "\ncases:   %s", strings.Join(c.Cases, ","))
 	}
-	fmt.Fprintf(&b, "\nconfig:  backends %s; %v per case; writers %s; events/append %s; stream length %s; payload %d B; SQLite sync %s; raw batch %d; read stream %d events; projection %d events; messaging %d/s\n",
+	fmt.Fprintf(&b, "\nconfig:  backends %s; %v per case; writers %s; events/append %s; stream length %s; payload %d B; SQLite sync %s; raw batch %d; read stream %d events; projection %d events; relay %d messages; messaging %d/s\n",
 		strings.Join(c.Backends, ","), c.Duration, joinInts(c.Writers), joinInts(c.EventsPerAppend),
-		stream, c.PayloadBytes, c.Sync, c.RawBatch, c.ReadStreamEvents, c.ProjectionEvents, c.MessagingRate)
+		stream, c.PayloadBytes, c.Sync, c.RawBatch, c.ReadStreamEvents, c.ProjectionEvents, c.RelayMessages, c.MessagingRate)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -253,6 +259,13 @@ func (r Report) WriteTable(w io.Writer) error {
 				res.Backend, res.Method, res.Events, rate(res.EventsPerSecond), res.Errors))
 		case KindProjectionLatency:
 			messaging = append(messaging, fmt.Sprintf("%s\tappend → projection visible\t%d\t%s\t%s\t%s\t%s\t%d\t",
+				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
+				msText(res.LatencyP999Ms), res.Errors))
+		case KindRelay:
+			messaging = append(messaging, fmt.Sprintf("%s\t%s to JetStream\t%d\t%s\t-\t-\t-\t%d\t",
+				res.Backend, res.Method, res.Events, rate(res.EventsPerSecond), res.Errors))
+		case KindRemoteLatency:
+			messaging = append(messaging, fmt.Sprintf("%s\tappend → consumer in another process (JetStream)\t%d\t%s\t%s\t%s\t%s\t%d\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
 				msText(res.LatencyP999Ms), res.Errors))
 		case KindAggregateLoad:
