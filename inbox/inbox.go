@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/component"
 	"github.com/eventual-go/eventual/transport"
 )
 
@@ -24,11 +25,7 @@ var migrations embed.FS
 // own tools. Errors: eventual.ErrUnsupported for a dialect other than
 // SQLite and PostgreSQL.
 func Migrations(d eventual.Dialect) (fs.FS, error) {
-	switch d {
-	case eventual.DialectSQLite, eventual.DialectPostgres:
-		return fs.Sub(migrations, "migrations/"+string(d))
-	}
-	return nil, fmt.Errorf("%w: inbox: no migrations for dialect %q", eventual.ErrUnsupported, d)
+	return component.Migrations(migrations, "inbox", d)
 }
 
 // ErrInvalidOption is matched by the errors of bad options, returned by
@@ -97,19 +94,8 @@ func New(ctx context.Context, store eventual.TxStore, opts ...Option) (*Inbox, e
 			return nil, err
 		}
 	}
-	if store == nil {
-		return nil, fmt.Errorf("%w: inbox: nil store", eventual.ErrInvalidArgument)
-	}
-	m, ok := store.(eventual.Migrator)
-	if !ok {
-		return nil, fmt.Errorf("%w: inbox: the store does not apply component migrations (eventual.Migrator): use SQLite or PostgreSQL", eventual.ErrUnsupported)
-	}
-	fsys, err := Migrations(m.Dialect())
-	if err != nil {
+	if _, err := component.Migrate(ctx, store, "inbox", migrations); err != nil {
 		return nil, err
-	}
-	if err := m.MigrateComponent(ctx, "inbox", fsys); err != nil {
-		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	return &Inbox{store: store, opts: o}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/component"
 	"github.com/eventual-go/eventual/internal/wake"
 	"github.com/eventual-go/eventual/transport"
 )
@@ -28,31 +29,13 @@ var migrations embed.FS
 // with their own tools. Errors: eventual.ErrUnsupported for a dialect other
 // than SQLite and PostgreSQL.
 func Migrations(d eventual.Dialect) (fs.FS, error) {
-	switch d {
-	case eventual.DialectSQLite, eventual.DialectPostgres:
-		return fs.Sub(migrations, "migrations/"+string(d))
-	}
-	return nil, fmt.Errorf("%w: outbox: no migrations for dialect %q", eventual.ErrUnsupported, d)
+	return component.Migrations(migrations, "outbox", d)
 }
 
 // migrate applies the outbox component's migrations to store and returns
 // its dialect.
 func migrate(ctx context.Context, store eventual.TxStore) (eventual.Dialect, error) {
-	if store == nil {
-		return "", fmt.Errorf("%w: outbox: nil store", eventual.ErrInvalidArgument)
-	}
-	m, ok := store.(eventual.Migrator)
-	if !ok {
-		return "", fmt.Errorf("%w: outbox: the store does not apply component migrations (eventual.Migrator): use SQLite or PostgreSQL", eventual.ErrUnsupported)
-	}
-	fsys, err := Migrations(m.Dialect())
-	if err != nil {
-		return "", err
-	}
-	if err := m.MigrateComponent(ctx, "outbox", fsys); err != nil {
-		return "", fmt.Errorf("outbox: %w", err)
-	}
-	return m.Dialect(), nil
+	return component.Migrate(ctx, store, "outbox", migrations)
 }
 
 // Outbox keeps outgoing messages in a table of the event store's database,

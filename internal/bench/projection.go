@@ -91,19 +91,11 @@ func batchedBalancesProjection() projection.Projection {
 // start of an append to its event being visible in the table, at
 // cfg.MessagingRate appends of one event per second for cfg.Duration.
 func runProjection(ctx context.Context, cfg Config, name string, p *progress) ([]Result, error) {
-	b, err := openBackend(ctx, cfg, name)
+	st, closeStore, err := openSQL(ctx, cfg, name)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		_ = b.cleanup(cctx)
-	}()
-	st, ok := b.store.(eventual.TxStore)
-	if !ok {
-		return nil, fmt.Errorf("projections: the %s store is not a SQL store", name)
-	}
+	defer closeStore()
 
 	n := cfg.ProjectionEvents
 	p.printf("%s projection: writing %d events to project", name, n)
@@ -150,20 +142,15 @@ func runProjection(ctx context.Context, cfg Config, name string, p *progress) ([
 		if err := runner.Rebuild(ctx, c.projection); err != nil {
 			return results, err
 		}
-		for {
+		err := waitUntil(ctx, time.Millisecond, nil, func() (bool, error) {
 			s, err := runner.StatusOf(ctx, c.projection)
-			if err != nil {
-				return results, err
+			if err == nil && s.State == projection.StateFailed {
+				err = fmt.Errorf("projections: rebuild failed: %s", s.LastError)
 			}
-			if s.Generation == 2 && s.Rebuild == nil {
-				break
-			}
-			if s.State == projection.StateFailed {
-				return results, fmt.Errorf("projections: rebuild failed: %s", s.LastError)
-			}
-			if err := sleepCtx(ctx, time.Millisecond); err != nil {
-				return results, err
-			}
+			return s.Generation == 2 && s.Rebuild == nil, err
+		})
+		if err != nil {
+			return results, err
 		}
 		elapsed := time.Since(start)
 		res := Result{Backend: name, Kind: KindProjectionRebuild, Method: c.method, Seconds: elapsed.Seconds(),
@@ -259,6 +246,44 @@ func runVisibleLatency(ctx context.Context, cfg Config, name string, st eventual
 	p.printf("%s latency: p50 %s ms, p99 %s ms over %d events (%s/s)", name, msText(res.LatencyP50Ms),
 		msText(res.LatencyP99Ms), res.Events, rate(res.EventsPerSecond))
 	return res, nil
+}
+
+// openSQL opens a fresh database of a SQL backend, and returns its store
+// and the function that closes and removes it.
+func openSQL(ctx context.Context, cfg Config, name string) (eventual.TxStore, func(), error) {
+	b, err := openBackend(ctx, cfg, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_ = b.cleanup(cctx)
+	}
+	st, ok := b.store.(eventual.TxStore)
+	if !ok {
+		cleanup()
+		return nil, nil, fmt.Errorf("the %s store is not a SQL store", name)
+	}
+	return st, cleanup, nil
+}
+
+// waitUntil polls done every interval until it reports true, failing if
+// it errs, if stopped reports that the work stopped, or if ctx ends.
+func waitUntil(ctx context.Context, interval time.Duration, stopped <-chan error, done func() (bool, error)) error {
+	for {
+		ok, err := done()
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case err := <-stopped:
+			return errors.Join(errors.New("stopped before the end"), err)
+		case <-time.After(interval):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // sleepCtx sleeps d or until ctx ends.

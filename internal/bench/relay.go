@@ -60,19 +60,11 @@ func openBroker(cfg Config) (*broker, error) {
 // from the start of an append to a consumer in another process receiving
 // the event through the event relay, at cfg.MessagingRate appends/s.
 func runRelay(ctx context.Context, cfg Config, name string, p *progress) ([]Result, error) {
-	b, err := openBackend(ctx, cfg, name)
+	st, closeStore, err := openSQL(ctx, cfg, name)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		_ = b.cleanup(cctx)
-	}()
-	st, ok := b.store.(eventual.TxStore)
-	if !ok {
-		return nil, fmt.Errorf("relay: the %s store is not a SQL store", name)
-	}
+	defer closeStore()
 	br, err := openBroker(cfg)
 	if err != nil {
 		return nil, err
@@ -155,21 +147,12 @@ func benchOutboxRelay(ctx context.Context, cfg Config, name string, st eventual.
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- o.Relay(rctx, tr) }()
-	for {
+	err = waitUntil(ctx, 2*time.Millisecond, done, func() (bool, error) {
 		s, err := o.Stats(ctx)
-		if err != nil {
-			return Result{}, err
-		}
-		if s.Backlog == 0 {
-			break
-		}
-		select {
-		case err := <-done:
-			return Result{}, errors.Join(errors.New("the relay stopped"), err)
-		case <-time.After(2 * time.Millisecond):
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
+		return s.Backlog == 0, err
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	elapsed := time.Since(start)
 	cancel()
@@ -211,21 +194,12 @@ func benchEventRelay(ctx context.Context, cfg Config, name string, st eventual.T
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() { done <- r.Run(rctx) }()
-	for {
+	err = waitUntil(ctx, 2*time.Millisecond, done, func() (bool, error) {
 		s, err := r.Status(ctx)
-		if err != nil {
-			return Result{}, err
-		}
-		if s.Checkpoint >= head {
-			break
-		}
-		select {
-		case err := <-done:
-			return Result{}, errors.Join(errors.New("the relay stopped"), err)
-		case <-time.After(2 * time.Millisecond):
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
+		return s.Checkpoint >= head, err
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	elapsed := time.Since(start)
 	cancel()
@@ -398,21 +372,12 @@ func benchRemoteLatency(ctx context.Context, cfg Config, name string, st eventua
 	if err != nil {
 		return Result{}, err
 	}
-	for {
+	err = waitUntil(ctx, 5*time.Millisecond, relayDone, func() (bool, error) {
 		s, err := r.Status(ctx)
-		if err != nil {
-			return Result{}, err
-		}
-		if s.Checkpoint >= head {
-			break
-		}
-		select {
-		case err := <-relayDone:
-			return Result{}, errors.Join(errors.New("the relay stopped"), err)
-		case <-time.After(5 * time.Millisecond):
-		case <-ctx.Done():
-			return Result{}, ctx.Err()
-		}
+		return s.Checkpoint >= head, err
+	})
+	if err != nil {
+		return Result{}, err
 	}
 	// The broker has every event; give the consumer a moment to take them.
 	if err := sleepCtx(ctx, time.Second); err != nil {

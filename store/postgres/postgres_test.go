@@ -11,39 +11,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/testdb"
 	"github.com/eventual-go/eventual/store/postgres"
 	"github.com/eventual-go/eventual/store/storetest"
 )
 
 // dsn returns the test database's DSN, or skips the test.
-func dsn(t *testing.T) string {
-	t.Helper()
-	d := os.Getenv("EVENTUAL_TEST_POSTGRES")
-	if d == "" {
-		t.Skip("SKIP: set EVENTUAL_TEST_POSTGRES to run (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return d
-}
+func dsn(t testing.TB) string { return testdb.DSN(t) }
 
 // freshSchema returns a new schema name that is dropped after the test.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	d := dsn(t)
-	name := fmt.Sprintf("storetest_%d", rand.Uint64()%1e15)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, d)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
+func freshSchema(t *testing.T) string { return testdb.FreshSchema(t) }
 
 func open(t *testing.T, schema string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()

@@ -259,10 +259,9 @@ type envelope struct {
 
 // member is one Subscribe call.
 type member struct {
-	sub      transport.Subscription
-	h        transport.Handler
-	ctx      context.Context
-	inflight int // guarded by group.mu
+	sub transport.Subscription
+	h   transport.Handler
+	ctx context.Context
 }
 
 // group delivers its messages to its members, in order per key.
@@ -275,8 +274,7 @@ type group struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when a member joins or the transport closes
-	members []*member
-	next    int  // round robin among equally busy members
+	members dispatch.Members[*member]
 	gone    bool // an ephemeral group whose members all left
 }
 
@@ -287,8 +285,8 @@ func (g *group) add(e *envelope) {
 func (g *group) join(m *member) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.members = append(g.members, m)
-	g.d.SetN(g.concurrency())
+	g.members.Add(m, m.sub.Concurrency)
+	g.d.SetN(g.members.Capacity())
 	g.cond.Broadcast()
 }
 
@@ -297,25 +295,11 @@ func (g *group) join(m *member) {
 func (g *group) leave(m *member) int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for i, x := range g.members {
-		if x == m {
-			g.members = append(g.members[:i], g.members[i+1:]...)
-			break
-		}
-	}
-	g.d.SetN(g.concurrency())
-	if len(g.members) == 0 && g.ephemeral {
+	n := g.members.Remove(m)
+	g.d.SetN(g.members.Capacity())
+	if n == 0 && g.ephemeral {
 		g.gone = true
 		g.cond.Broadcast()
-	}
-	return len(g.members)
-}
-
-// concurrency is the sum of the members'; the caller holds mu.
-func (g *group) concurrency() int {
-	n := 0
-	for _, m := range g.members {
-		n += m.sub.Concurrency
 	}
 	return n
 }
@@ -327,28 +311,20 @@ func (g *group) concurrency() int {
 func (g *group) pick() *member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for len(g.members) == 0 {
+	for {
+		if m, ok := g.members.Pick(); ok {
+			return m
+		}
 		if g.t.ctx.Err() != nil || g.gone {
 			return nil
 		}
 		g.cond.Wait()
 	}
-	var best *member
-	bestFree := 0
-	for i := range g.members {
-		m := g.members[(g.next+i)%len(g.members)]
-		if free := m.sub.Concurrency - m.inflight; best == nil || free > bestFree {
-			best, bestFree = m, free
-		}
-	}
-	g.next++
-	best.inflight++
-	return best
 }
 
 func (g *group) done(m *member) {
 	g.mu.Lock()
-	m.inflight--
+	g.members.Done(m)
 	g.mu.Unlock()
 }
 

@@ -30,8 +30,7 @@ type group struct {
 	d          *dispatch.Dispatcher
 
 	mu      sync.Mutex
-	members []*member
-	next    int                // round robin among equally busy members
+	members dispatch.Members[*member]
 	held    map[*held]struct{} // fetched, not yet settled
 	iter    jetstream.MessagesContext
 	halted  bool
@@ -40,12 +39,11 @@ type group struct {
 
 // member is one Subscribe call.
 type member struct {
-	sub      transport.Subscription
-	h        transport.Handler
-	ctx      context.Context // ends when the member leaves or the transport closes
-	cancel   context.CancelFunc
-	stop     func() bool // unregisters the watch on the Subscribe context
-	inflight int         // guarded by group.mu
+	sub    transport.Subscription
+	h      transport.Handler
+	ctx    context.Context // ends when the member leaves or the transport closes
+	cancel context.CancelFunc
+	stop   func() bool // unregisters the watch on the Subscribe context
 }
 
 // held is a message fetched and not yet settled. Its mutex orders the
@@ -89,7 +87,7 @@ func (g *group) halt() {
 	if g.iter != nil {
 		g.iter.Drain()
 	}
-	for _, m := range g.members {
+	for _, m := range g.members.All() {
 		m.stop()
 	}
 }
@@ -97,8 +95,8 @@ func (g *group) halt() {
 func (g *group) join(m *member) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.members = append(g.members, m)
-	g.d.SetN(g.concurrency())
+	g.members.Add(m, m.sub.Concurrency)
+	g.d.SetN(g.members.Capacity())
 }
 
 // leave takes m out and returns how many members are left.
@@ -106,22 +104,8 @@ func (g *group) leave(m *member) int {
 	m.cancel()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for i, x := range g.members {
-		if x == m {
-			g.members = append(g.members[:i], g.members[i+1:]...)
-			break
-		}
-	}
-	g.d.SetN(g.concurrency())
-	return len(g.members)
-}
-
-// concurrency is the sum of the members'; the caller holds mu.
-func (g *group) concurrency() int {
-	n := 0
-	for _, m := range g.members {
-		n += m.sub.Concurrency
-	}
+	n := g.members.Remove(m)
+	g.d.SetN(g.members.Capacity())
 	return n
 }
 
@@ -282,25 +266,16 @@ func (g *group) deliver(h *held, d transport.Delivery) {
 func (g *group) pick() *member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.members) == 0 || g.t.ctx.Err() != nil {
+	if g.t.ctx.Err() != nil {
 		return nil
 	}
-	var best *member
-	bestFree := 0
-	for i := range g.members {
-		m := g.members[(g.next+i)%len(g.members)]
-		if free := m.sub.Concurrency - m.inflight; best == nil || free > bestFree {
-			best, bestFree = m, free
-		}
-	}
-	g.next++
-	best.inflight++
-	return best
+	m, _ := g.members.Pick()
+	return m
 }
 
 func (g *group) done(m *member) {
 	g.mu.Lock()
-	m.inflight--
+	g.members.Done(m)
 	g.mu.Unlock()
 }
 

@@ -115,3 +115,79 @@ func (d *Dispatcher) SetN(n int) {
 
 // Wait waits until every job added so far has run.
 func (d *Dispatcher) Wait() { d.wg.Wait() }
+
+// Members are the members of a consumer group in one process, each with
+// its capacity (its subscription's concurrency) and the messages it is
+// handling. The zero value is empty; the caller guards it with its lock.
+type Members[M comparable] struct {
+	list     []M
+	capacity []int
+	inflight []int
+	next     int // turns among equally free members
+}
+
+// Add adds m, which handles up to capacity messages at once.
+func (s *Members[M]) Add(m M, capacity int) {
+	s.list = append(s.list, m)
+	s.capacity = append(s.capacity, capacity)
+	s.inflight = append(s.inflight, 0)
+}
+
+// Remove takes m out and returns how many members are left.
+func (s *Members[M]) Remove(m M) int {
+	for i, x := range s.list {
+		if x == m {
+			s.list = append(s.list[:i], s.list[i+1:]...)
+			s.capacity = append(s.capacity[:i], s.capacity[i+1:]...)
+			s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
+			break
+		}
+	}
+	return len(s.list)
+}
+
+// Len is the number of members.
+func (s *Members[M]) Len() int { return len(s.list) }
+
+// All returns the members.
+func (s *Members[M]) All() []M { return append([]M(nil), s.list...) }
+
+// Capacity is the sum of the members' capacities: how many messages the
+// group handles at once.
+func (s *Members[M]) Capacity() int {
+	n := 0
+	for _, c := range s.capacity {
+		n += c
+	}
+	return n
+}
+
+// Pick chooses the member to handle the next message — the one with the
+// most free room, taking turns among equals — and counts the message as
+// in flight until Done. It returns false when there is no member.
+func (s *Members[M]) Pick() (M, bool) {
+	best, bestFree := -1, 0
+	for k := range s.list {
+		i := (s.next + k) % len(s.list)
+		if f := s.capacity[i] - s.inflight[i]; best < 0 || f > bestFree {
+			best, bestFree = i, f
+		}
+	}
+	if best < 0 {
+		var zero M
+		return zero, false
+	}
+	s.next++
+	s.inflight[best]++
+	return s.list[best], true
+}
+
+// Done tells that m finished a message Pick gave it.
+func (s *Members[M]) Done(m M) {
+	for i, x := range s.list {
+		if x == m {
+			s.inflight[i]--
+			return
+		}
+	}
+}

@@ -125,3 +125,31 @@ func TestSetN(t *testing.T) {
 	close(release)
 	d.Wait()
 }
+
+func TestMembers(t *testing.T) {
+	var s Members[string]
+	if _, ok := s.Pick(); ok {
+		t.Fatal("picked from no member")
+	}
+	s.Add("a", 1)
+	s.Add("b", 3)
+	if s.Capacity() != 4 || s.Len() != 2 {
+		t.Fatalf("capacity %d, len %d", s.Capacity(), s.Len())
+	}
+	var got []string
+	for range 4 {
+		m, _ := s.Pick()
+		got = append(got, m)
+	}
+	// b has the most room until a and b are equally free, then turns.
+	if fmt.Sprint(got) != "[b b a b]" {
+		t.Errorf("picks %v", got)
+	}
+	s.Done("b")
+	if m, _ := s.Pick(); m != "b" {
+		t.Errorf("after Done(b) picked %s", m)
+	}
+	if n := s.Remove("b"); n != 1 || s.Capacity() != 1 || fmt.Sprint(s.All()) != "[a]" {
+		t.Errorf("after Remove: %d left, capacity %d, %v", n, s.Capacity(), s.All())
+	}
+}
