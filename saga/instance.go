@@ -1,0 +1,255 @@
+package saga
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eventual-go/eventual"
+)
+
+// Status is where an instance stands.
+type Status string
+
+// The statuses of an instance.
+const (
+	// StatusRunning: going forward, step by step.
+	StatusRunning Status = "running"
+	// StatusCompensating: undoing the completed steps, last first.
+	StatusCompensating Status = "compensating"
+	// StatusDone: every step completed.
+	StatusDone Status = "done"
+	// StatusFailed: a step failed and the steps before it were
+	// compensated, or a person aborted the saga.
+	StatusFailed Status = "failed"
+	// StatusStuck: a compensation failed; the saga waits for a person
+	// (Retry, Skip, Abort). Never silently done.
+	StatusStuck Status = "stuck"
+)
+
+// finished reports whether nothing more happens to an instance in s.
+func (s Status) finished() bool { return s == StatusDone || s == StatusFailed }
+
+// Instance is one run of a saga, as Get and List return it.
+type Instance[D any] struct {
+	Name string
+	ID   string
+	// Status, and the step in progress: the one going forward or, when
+	// compensating, the one being compensated (-1 when none).
+	Status   Status
+	Step     int
+	StepName string
+	// Attempt is the attempt of the step's action (or compensation) in
+	// progress, from 1.
+	Attempt int
+	Data    D
+	// Awaiting tells that the instance waits for a reply to a command.
+	Awaiting bool
+	// Due is when its timer fires (the reply's timeout, or the next
+	// attempt); zero when none.
+	Due time.Time
+	// Error says why the saga compensates, failed or is stuck.
+	Error string
+	// Version is the version of the instance's history stream.
+	Version   uint64
+	StartedAt time.Time
+	UpdatedAt time.Time
+}
+
+// HistoryEntry is one event of an instance's history.
+type HistoryEntry struct {
+	// Type is one of the Event… constants.
+	Type string
+	At   time.Time
+	// Version and Position are the event's in the history stream and the
+	// global log.
+	Version, Position uint64
+	// Status, Step, StepName and Attempt are the instance's after the
+	// event.
+	Status   Status
+	Step     int
+	StepName string
+	Attempt  int
+	// Reason says why a step failed, timed out or was repaired.
+	Reason string
+	// MessageID is the command sent, or the reply received.
+	MessageID string
+	ReplyType string
+	// Data is the instance's data after the event, as JSON.
+	Data json.RawMessage
+}
+
+// The types of history events, recorded in the stream saga-<name>-<id>.
+const (
+	EventStarted             = "saga.started"
+	EventCommandSent         = "saga.command_sent"
+	EventReplyReceived       = "saga.reply_received"
+	EventStepCompleted       = "saga.step_completed"
+	EventAttemptFailed       = "saga.attempt_failed"
+	EventTimedOut            = "saga.timed_out"
+	EventStepFailed          = "saga.step_failed"
+	EventCompensationStarted = "saga.compensation_started"
+	EventStepCompensated     = "saga.step_compensated"
+	EventDone                = "saga.done"
+	EventFailed              = "saga.failed"
+	EventStuck               = "saga.stuck"
+	EventRepaired            = "saga.repaired"
+)
+
+// historyData is the payload of a history event.
+type historyData struct {
+	Step      int             `json:"step"`
+	StepName  string          `json:"step_name,omitempty"`
+	Attempt   int             `json:"attempt,omitempty"`
+	Status    Status          `json:"status"`
+	Reason    string          `json:"reason,omitempty"`
+	MessageID string          `json:"message_id,omitempty"`
+	ReplyType string          `json:"reply_type,omitempty"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// StreamID is the ID of the stream holding the history of instance id of
+// the saga called name.
+func StreamID(name, id string) string { return "saga-" + name + "-" + id }
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// validID checks an instance ID: 1 to 128 letters, digits, '.', '_', '-'.
+func validID(id string) error {
+	if !idRE.MatchString(id) {
+		return fmt.Errorf("%w: saga instance ID %q is not 1 to 128 letters, digits, '.', '_' or '-'", eventual.ErrInvalidArgument, id)
+	}
+	return nil
+}
+
+// state is an instance as the orchestrator works on it: its row, its data
+// decoded, and what the current transition adds.
+type state[D any] struct {
+	name, id  string
+	status    Status
+	step      int
+	attempt   int
+	awaiting  string
+	due       time.Time // zero: none
+	data      D
+	meta      eventual.Metadata
+	err       string
+	version   uint64 // of the history, as loaded
+	startedAt time.Time
+	updatedAt time.Time
+
+	isNew   bool
+	changed bool
+	events  []eventual.EventData // history recorded by this transaction
+}
+
+const rowColumns = "id, status, step, attempt, awaiting, due_at, data, metadata, error, version, started_at, updated_at"
+
+// scanState reads a row into a state.
+func scanState[D any](name string, r eventual.Row) (*state[D], error) {
+	st := &state[D]{name: name}
+	var due sql.NullInt64
+	var data, meta string
+	var version, started, updated int64
+	var status string
+	if err := r.Scan(&st.id, &status, &st.step, &st.attempt, &st.awaiting, &due, &data, &meta, &st.err, &version, &started, &updated); err != nil {
+		return nil, err
+	}
+	st.status, st.version = Status(status), uint64(version)
+	st.startedAt, st.updatedAt = time.UnixMicro(started).UTC(), time.UnixMicro(updated).UTC()
+	if due.Valid {
+		st.due = time.UnixMicro(due.Int64).UTC()
+	}
+	if err := json.Unmarshal([]byte(data), &st.data); err != nil {
+		return nil, fmt.Errorf("saga %s %s: decode data: %w", name, st.id, err)
+	}
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &st.meta); err != nil {
+			return nil, fmt.Errorf("saga %s %s: decode metadata: %w", name, st.id, err)
+		}
+	}
+	return st, nil
+}
+
+// load reads an instance in tx; nil when there is none.
+func load[D any](ctx context.Context, tx eventual.Tx, name, id string) (*state[D], error) {
+	st, err := scanState[D](name, tx.QueryRow(ctx, "SELECT "+rowColumns+" FROM eventual_sagas WHERE name = $1 AND id = $2", name, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return st, err
+}
+
+// save writes the state's row and returns its new version.
+func (st *state[D]) save(ctx context.Context, tx eventual.Tx, now time.Time) error {
+	data, err := json.Marshal(st.data)
+	if err != nil {
+		return fmt.Errorf("saga %s %s: encode data: %w", st.name, st.id, err)
+	}
+	meta := ""
+	if !st.meta.IsZero() {
+		b, err := json.Marshal(st.meta)
+		if err != nil {
+			return err
+		}
+		meta = string(b)
+	}
+	var due any
+	if !st.due.IsZero() {
+		due = st.due.UnixMicro()
+	}
+	newVersion := st.version + uint64(len(st.events))
+	if st.isNew {
+		_, err = tx.Exec(ctx, `INSERT INTO eventual_sagas (name, id, status, step, attempt, awaiting, due_at, data, metadata, error, version, started_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+			st.name, st.id, string(st.status), st.step, st.attempt, st.awaiting, due, string(data), meta, st.err, int64(newVersion), now.UnixMicro())
+		return err
+	}
+	n, err := tx.Exec(ctx, `UPDATE eventual_sagas SET status = $1, step = $2, attempt = $3, awaiting = $4, due_at = $5, data = $6,
+		error = $7, version = $8, updated_at = $9 WHERE name = $10 AND id = $11 AND version = $12`,
+		string(st.status), st.step, st.attempt, st.awaiting, due, string(data), st.err, int64(newVersion), now.UnixMicro(),
+		st.name, st.id, int64(st.version))
+	if err == nil && n != 1 {
+		err = fmt.Errorf("%w: saga %s %s changed meanwhile", eventual.ErrConflict, st.name, st.id)
+	}
+	return err
+}
+
+// instance returns the exported view of st.
+func (st *state[D]) instance(def *Definition[D]) Instance[D] {
+	in := Instance[D]{Name: st.name, ID: st.id, Status: st.status, Step: st.step, Attempt: st.attempt, Data: st.data,
+		Awaiting: st.awaiting != "", Due: st.due, Error: st.err, Version: st.version,
+		StartedAt: st.startedAt, UpdatedAt: st.updatedAt}
+	if st.step >= 0 && st.step < len(def.steps) {
+		in.StepName = def.steps[st.step].name
+	}
+	return in
+}
+
+// commandPrefix is the start of the IDs of the commands of a step's
+// action (phase 'f') or compensation ('c'); awaiting holds it.
+func commandPrefix(name, id string, phase byte, step int) string {
+	return "saga:" + name + ":" + id + ":" + string(phase) + strconv.Itoa(step) + ":"
+}
+
+// sagaOf returns the saga name and instance ID a command ID (a reply's
+// causation ID) belongs to.
+func sagaOf(commandID string) (name, id string, ok bool) {
+	rest, ok := strings.CutPrefix(commandID, "saga:")
+	if !ok {
+		return "", "", false
+	}
+	parts := strings.SplitN(rest, ":", 4)
+	if len(parts) != 4 {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

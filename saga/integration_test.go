@@ -1,0 +1,249 @@
+package saga_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/testdb"
+	"github.com/eventual-go/eventual/outbox"
+	"github.com/eventual-go/eventual/projection"
+	"github.com/eventual-go/eventual/saga"
+	"github.com/eventual-go/eventual/transport"
+	"github.com/eventual-go/eventual/transport/inproc"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// services answers the test saga's commands as the other modules would:
+// each command takes effect once per step key (a row in effects), and
+// every attempt is answered — twice, when duplicates is set. An order ID
+// with "decline" has its payment declined.
+func services(t testing.TB, ctx context.Context, s eventual.TxStore, tr transport.Transport, duplicates bool) {
+	t.Helper()
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS effects (step_key TEXT PRIMARY KEY, type TEXT NOT NULL, saga TEXT NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS order_log (id TEXT NOT NULL)",
+	} {
+		if err := s.InTx(ctx, func(tx eventual.Tx) error { _, err := tx.Exec(ctx, q); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answers := map[string]string{
+		"inventory.reserve": "inventory.reserved", "inventory.release": "inventory.released",
+		"payments.authorize": "payments.authorized", "payments.void": "payments.voided",
+		"shipping.create": "shipping.created", "shipping.cancel": "shipping.cancelled",
+		"ordering.confirm": "ordering.confirmed",
+	}
+	handle := func(ctx context.Context, d transport.Delivery) error {
+		id := string(d.Data)
+		answer := answers[d.Type]
+		if d.Type == "payments.authorize" && strings.Contains(id, "decline") {
+			answer = "payments.declined"
+		} else {
+			err := s.InTx(ctx, func(tx eventual.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO effects (step_key, type, saga) VALUES ($1, $2, $3) ON CONFLICT (step_key) DO NOTHING",
+					saga.StepKey(d), d.Type, id)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		for range map[bool]int{false: 1, true: 2}[duplicates] {
+			r := transport.NewMessage("", answer, []byte(id))
+			if err := transport.Reply(ctx, tr, d, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, subject := range []string{"inventory.commands", "payments.commands", "shipping.commands", "ordering.commands"} {
+		group := strings.Split(subject, ".")[0]
+		if err := tr.Subscribe(ctx, transport.Subscription{Subject: subject, Group: group, Concurrency: 8}, handle); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// system wires the test saga on store s: outbox relay, orchestrator and
+// services over the in-process transport, all stopped at the end of the
+// test.
+func system(t testing.TB, s eventual.TxStore, duplicates bool) *saga.Orchestrator[order] {
+	return systemOf(t, s, fulfillment(t), duplicates)
+}
+
+// systemOf is system for another definition of the test saga.
+func systemOf(t testing.TB, s eventual.TxStore, def *saga.Definition[order], duplicates bool) *saga.Orchestrator[order] {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err := inproc.New(inproc.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(ctx, s, outbox.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orch, err := saga.NewOrchestrator(ctx, s, def, ob, saga.WithLogger(quiet), saga.WithPollInterval(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	services(t, ctx, s, tr, duplicates)
+	if err := orch.Subscribe(ctx, tr, 0); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = ob.Relay(ctx, tr) })
+	wg.Go(func() { _ = orch.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		_ = tr.Close()
+		wg.Wait()
+	})
+	for !orch.Running() {
+		time.Sleep(time.Millisecond)
+	}
+	return orch
+}
+
+func waitFinished(t testing.TB, o *saga.Orchestrator[order], n int) map[saga.Status]int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		counts, err := o.Counts(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[saga.StatusDone]+counts[saga.StatusFailed] == n {
+			return counts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sagas not finished: %v", counts)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// effects returns the types of the effects applied for each order.
+func effects(t testing.TB, q eventual.Querier) map[string][]string {
+	t.Helper()
+	rows, err := q.Query(context.Background(), "SELECT saga, type FROM effects ORDER BY saga, type")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var id, typ string
+		if err := rows.Scan(&id, &typ); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = append(out[id], typ)
+	}
+	return out
+}
+
+// Many sagas at once over a real transport, every reply sent twice: each
+// completes or compensates as its order says, every command takes effect
+// once, and each reply is consumed once.
+func TestManySagasOverTheTransport(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		o := system(t, s, true)
+		const n = 60
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				id := fmt.Sprintf("o-%d", i)
+				if i%6 == 0 {
+					id += "-decline"
+				}
+				if _, err := o.Start(context.Background(), id, order{ID: id}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		counts := waitFinished(t, o, n)
+		if counts[saga.StatusFailed] != n/6 {
+			t.Errorf("statuses %v, want %d failed", counts, n/6)
+		}
+		done := "[inventory.reserve ordering.confirm payments.authorize shipping.create]"
+		declined := "[inventory.release inventory.reserve]"
+		for id, eff := range effects(t, s) {
+			want := done
+			if strings.Contains(id, "decline") {
+				want = declined
+			}
+			if fmt.Sprint(eff) != want {
+				t.Errorf("%s: effects %v, want %s", id, eff, want)
+			}
+		}
+		hist, err := o.History(context.Background(), "o-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies := 0
+		for _, h := range hist {
+			if h.Type == saga.EventReplyReceived {
+				replies++
+			}
+		}
+		if replies != 4 {
+			t.Errorf("o-1 consumed %d replies, want 4 (each sent twice)", replies)
+		}
+	})
+}
+
+// An event starts its saga once, in the transaction of the projection
+// that reads it.
+func TestStartFromEvents(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		o := system(t, s, false)
+		r, err := projection.NewRunner(s, projection.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Add(o.StartFrom("fulfillment_starter", eventual.Filter{Types: []string{"order.placed"}},
+			func(e eventual.RecordedEvent) (string, order, bool, error) {
+				return e.StreamID, order{ID: e.StreamID}, true, nil
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for i := range 5 {
+			ctx := eventual.ContextWithMetadata(context.Background(), eventual.Metadata{CorrelationID: "req-1"})
+			if _, err := s.Append(ctx, fmt.Sprintf("order-%d", i), eventual.NoStream,
+				eventual.EventData{Type: "order.placed", Metadata: eventual.Metadata{CorrelationID: "req-1"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitFinished(t, o, 5)
+		in, err := o.Get(context.Background(), "order-3")
+		if err != nil || in.Status != saga.StatusDone {
+			t.Fatalf("order-3: %+v, %v", in, err)
+		}
+		hist, _ := o.History(context.Background(), "order-3")
+		var started eventual.RecordedEvent
+		for e, err := range s.ReadStream(context.Background(), saga.StreamID("fulfillment", "order-3"), eventual.ReadStreamOptions{Limit: 1}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			started = e
+		}
+		if len(hist) == 0 || started.Metadata.CorrelationID != "req-1" {
+			t.Errorf("the saga's history does not carry the event's correlation: %+v", started.Metadata)
+		}
+	})
+}
