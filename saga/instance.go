@@ -177,46 +177,161 @@ func scanState[D any](name string, r eventual.Row) (*state[D], error) {
 	return st, nil
 }
 
-// load reads an instance in tx; nil when there is none.
-func load[D any](ctx context.Context, tx eventual.Tx, name, id string) (*state[D], error) {
-	st, err := scanState[D](name, tx.QueryRow(ctx, "SELECT "+rowColumns+" FROM eventual_sagas WHERE name = $1 AND id = $2", name, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// loadAll reads the instances ids in tx, in one query; those missing are
+// not in the map.
+func loadAll[D any](ctx context.Context, tx eventual.Tx, name string, ids []string) (map[string]*state[D], error) {
+	out := make(map[string]*state[D], len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	return st, err
+	var q strings.Builder
+	q.WriteString("SELECT " + rowColumns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
+	args := make([]any, 1, len(ids)+1)
+	args[0] = name
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		args = append(args, id)
+		q.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	q.WriteByte(')')
+	rows, err := tx.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		st, err := scanState[D](name, rows)
+		if err != nil {
+			return nil, err
+		}
+		out[st.id] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
 }
 
-// save writes the state's row and returns its new version.
-func (st *state[D]) save(ctx context.Context, tx eventual.Tx, now time.Time) error {
+// row is a state encoded for its row.
+type row struct {
+	args []any // status, step, attempt, awaiting, due, data, error, version
+	id   string
+	old  uint64
+	meta string
+}
+
+// encode returns st's row values.
+func (st *state[D]) encode() (row, error) {
 	data, err := json.Marshal(st.data)
 	if err != nil {
-		return fmt.Errorf("saga %s %s: encode data: %w", st.name, st.id, err)
+		return row{}, fmt.Errorf("saga %s %s: encode data: %w", st.name, st.id, err)
 	}
-	meta := ""
+	r := row{id: st.id, old: st.version}
 	if !st.meta.IsZero() {
 		b, err := json.Marshal(st.meta)
 		if err != nil {
-			return err
+			return row{}, err
 		}
-		meta = string(b)
+		r.meta = string(b)
 	}
 	var due any
 	if !st.due.IsZero() {
 		due = st.due.UnixMicro()
 	}
-	newVersion := st.version + uint64(len(st.events))
-	if st.isNew {
-		_, err = tx.Exec(ctx, `INSERT INTO eventual_sagas (name, id, status, step, attempt, awaiting, due_at, data, metadata, error, version, started_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
-			st.name, st.id, string(st.status), st.step, st.attempt, st.awaiting, due, string(data), meta, st.err, int64(newVersion), now.UnixMicro())
-		return err
+	r.args = []any{string(st.status), st.step, st.attempt, st.awaiting, due, string(data), st.err,
+		int64(st.version + uint64(len(st.events)))}
+	return r, nil
+}
+
+// saveAll writes the rows of the changed states: the new ones with one
+// INSERT, the others with one UPDATE that checks each row's version
+// (compare-and-set: another process that changed an instance meanwhile
+// makes this transaction fail with eventual.ErrConflict).
+func saveAll[D any](ctx context.Context, tx eventual.Tx, name string, states []*state[D], now time.Time) error {
+	var inserts, updates []row
+	for _, st := range states {
+		if !st.changed {
+			continue
+		}
+		r, err := st.encode()
+		if err != nil {
+			return err
+		}
+		if st.isNew {
+			inserts = append(inserts, r)
+		} else {
+			updates = append(updates, r)
+		}
 	}
-	n, err := tx.Exec(ctx, `UPDATE eventual_sagas SET status = $1, step = $2, attempt = $3, awaiting = $4, due_at = $5, data = $6,
-		error = $7, version = $8, updated_at = $9 WHERE name = $10 AND id = $11 AND version = $12`,
-		string(st.status), st.step, st.attempt, st.awaiting, due, string(data), st.err, int64(newVersion), now.UnixMicro(),
-		st.name, st.id, int64(st.version))
-	if err == nil && n != 1 {
-		err = fmt.Errorf("%w: saga %s %s changed meanwhile", eventual.ErrConflict, st.name, st.id)
+	nowUS := now.UnixMicro()
+	if len(inserts) > 0 {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO eventual_sagas (name, id, metadata, started_at, updated_at, status, step, attempt, awaiting, due_at, data, error, version) VALUES `)
+		args := []any{name, nowUS}
+		for i, r := range inserts {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			args = append(args, r.id, r.meta)
+			q.WriteString("($1, $" + strconv.Itoa(len(args)-1) + ", $" + strconv.Itoa(len(args)) + ", $2, $2")
+			for _, a := range r.args {
+				args = append(args, a)
+				q.WriteString(", $" + strconv.Itoa(len(args)))
+			}
+			q.WriteByte(')')
+		}
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	if tx.Dialect() == eventual.DialectSQLite {
+		// In-process: a statement per row is cheaper than the join below
+		// (measured with the saga bench: about 2,800 against 2,500 sagas/s).
+		for _, r := range updates {
+			n, err := tx.Exec(ctx, `UPDATE eventual_sagas SET status = $1, step = $2, attempt = $3, awaiting = $4, due_at = $5, data = $6,
+				error = $7, version = $8, updated_at = $9 WHERE name = $10 AND id = $11 AND version = $12`,
+				append(r.args, nowUS, name, r.id, int64(r.old))...)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("%w: saga %s %s changed meanwhile", eventual.ErrConflict, name, r.id)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// One UPDATE from a VALUES list; its columns are column1… on both
+	// databases, and typed by CASTs (PostgreSQL would take them as text).
+	var q strings.Builder
+	q.WriteString(`UPDATE eventual_sagas SET status = v.column3, step = v.column4, attempt = v.column5, awaiting = v.column6,
+		due_at = v.column7, data = v.column8, error = v.column9, version = v.column10, updated_at = $2
+		FROM (VALUES `)
+	args := []any{name, nowUS}
+	casts := []string{"TEXT", "BIGINT", "TEXT", "INTEGER", "INTEGER", "TEXT", "BIGINT", "TEXT", "TEXT", "BIGINT"}
+	for i, r := range updates {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		vals := append([]any{r.id, int64(r.old)}, r.args...)
+		q.WriteByte('(')
+		for j, a := range vals {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, a)
+			q.WriteString("CAST($" + strconv.Itoa(len(args)) + " AS " + casts[j] + ")")
+		}
+		q.WriteByte(')')
+	}
+	q.WriteString(`) AS v WHERE eventual_sagas.name = $1 AND eventual_sagas.id = v.column1 AND eventual_sagas.version = v.column2`)
+	n, err := tx.Exec(ctx, q.String(), args...)
+	if err == nil && n != int64(len(updates)) {
+		err = fmt.Errorf("%w: saga %s: %d of %d instances changed meanwhile", eventual.ErrConflict, name, int64(len(updates))-n, len(updates))
 	}
 	return err
 }

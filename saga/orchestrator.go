@@ -256,21 +256,27 @@ func (o *Orchestrator[D]) process(ctx context.Context, batch []*item[D]) {
 // apply carries out items in tx.
 func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*item[D]) error {
 	x := &txn[D]{o: o, ctx: ctx, tx: tx, now: o.opts.now()}
-	states := map[string]*state[D]{}
-	var order []*state[D]
+	ids := make([]string, 0, len(items))
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if !seen[it.id] {
+			seen[it.id] = true
+			ids = append(ids, it.id)
+		}
+	}
+	states, err := loadAll[D](ctx, tx, o.def.name, ids)
+	if err != nil {
+		return err
+	}
+	order := make([]*state[D], 0, len(ids))
+	for _, id := range ids {
+		if st := states[id]; st != nil {
+			order = append(order, st)
+		}
+	}
 	for _, it := range items {
 		it.started, it.err = false, nil
-		st, seen := states[it.id]
-		if !seen {
-			var err error
-			if st, err = load[D](ctx, tx, o.def.name, it.id); err != nil {
-				return err
-			}
-			if st != nil {
-				states[it.id] = st
-				order = append(order, st)
-			}
-		}
+		st := states[it.id]
 		switch it.kind {
 		case kindStart:
 			if st != nil {
@@ -310,13 +316,13 @@ func (o *Orchestrator[D]) write(x *txn[D], states []*state[D]) error {
 			return err
 		}
 	}
+	if err := saveAll(x.ctx, x.tx, o.def.name, states, x.now); err != nil {
+		return err
+	}
 	var appends []eventual.AppendRequest
 	for _, st := range states {
 		if !st.changed {
 			continue
-		}
-		if err := st.save(x.ctx, x.tx, x.now); err != nil {
-			return err
 		}
 		appends = append(appends, eventual.AppendRequest{StreamID: StreamID(st.name, st.id),
 			Expected: eventual.Exact(st.version), Events: st.events})

@@ -40,6 +40,9 @@ func newBenchCmd() *cobra.Command {
             messages, the event relay publishing as many events; then the
             latency from the start of an append to a consumer in another
             process receiving it through the event relay and JetStream.
+  saga      (SQL backends, fresh database) 5-step sagas over the in-process
+            transport with services that answer at once, for --duration:
+            sagas completed per second, and start → done latency.
 
 Progress goes to stderr, the result tables to stdout, all results to --json.
 SQLite runs in a temporary directory (in --sqlite-path if given), PostgreSQL in

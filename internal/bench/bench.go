@@ -165,6 +165,13 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			return errors.Join(append(errs, fmt.Errorf("relay: %w", err))...)
 		}
 	}
+	if cfg.Runs(CaseSaga) && name != BackendMemory {
+		res, err := runSaga(ctx, cfg, name, p)
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("saga: %w", err))...)
+		}
+		rep.Results = append(rep.Results, res)
+	}
 	return errors.Join(errs...)
 }
 

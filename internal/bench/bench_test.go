@@ -57,7 +57,7 @@ func TestRunMemoryAndSQLite(t *testing.T) {
 	}
 	for _, want := range []string{"machine:", "APPENDS", "RAW LIMIT", "READS", "ReadAll from position 0",
 		"PROJECTIONS AND MESSAGING", "append → projection visible", "HandleBatch",
-		"outbox relay", "event relay", "consumer in another process"} {
+		"outbox relay", "event relay", "consumer in another process", "5-step sagas"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -133,10 +133,15 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		}
 	}
 	for _, backend := range cfg.Backends {
-		var rebuilds, latencies, relays, remotes int
+		var rebuilds, latencies, relays, remotes, sagas int
 		for _, r := range rep.Results {
 			switch {
 			case r.Backend != backend:
+			case r.Kind == KindSaga:
+				sagas++
+				if r.Events < 1 || r.EventsPerSecond <= 0 || r.Errors != 0 || r.LatencyP99Ms < r.LatencyP50Ms {
+					t.Errorf("%s saga: %+v", backend, r)
+				}
 			case r.Kind == KindRelay:
 				relays++
 				if r.Events != int64(cfg.RelayMessages) || r.EventsPerSecond <= 0 || r.Method == "" {
@@ -162,6 +167,9 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		want := 2
 		if backend == BackendMemory {
 			want = 0
+		}
+		if sagas != want/2 {
+			t.Errorf("%s: %d saga results, want %d", backend, sagas, want/2)
 		}
 		if rebuilds != want || latencies != want/2 || relays != want || remotes != want/2 {
 			t.Errorf("%s: %d rebuild, %d latency, %d relay and %d remote results, want %d, %d, %d and %d",

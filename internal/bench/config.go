@@ -30,10 +30,11 @@ const (
 	CaseAggregate  = "aggregate"  // aggregate loads and the in-memory replay
 	CaseProjection = "projection" // projection rebuild and append → visible latency
 	CaseRelay      = "relay"      // outbox and event relays to JetStream, append → remote consumer
+	CaseSaga       = "saga"       // 5-step sagas completed per second over the in-process transport
 )
 
 // AllCases lists every case, in the order they run.
-var AllCases = []string{CaseAppend, CaseRaw, CaseRead, CaseAggregate, CaseProjection, CaseRelay}
+var AllCases = []string{CaseAppend, CaseRaw, CaseRead, CaseAggregate, CaseProjection, CaseRelay, CaseSaga}
 
 // Sync values accepted in [Config.Sync]: the SQLite durability setting of
 // both the store and the raw-insert baseline.

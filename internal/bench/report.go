@@ -47,6 +47,9 @@ const (
 	// KindRemoteLatency is the time from the start of an append until a
 	// consumer in another process receives the event over JetStream.
 	KindRemoteLatency Kind = "remote_latency"
+	// KindSaga is 5-step sagas completed per second (Events counts them;
+	// the latencies are from start to done).
+	KindSaga Kind = "saga"
 )
 
 // Result is one measurement of one backend. Which fields are set depends on
@@ -266,6 +269,10 @@ func (r Report) WriteTable(w io.Writer) error {
 				res.Backend, res.Method, res.Events, rate(res.EventsPerSecond), res.Errors))
 		case KindRemoteLatency:
 			messaging = append(messaging, fmt.Sprintf("%s\tappend → consumer in another process (JetStream)\t%d\t%s\t%s\t%s\t%s\t%d\t",
+				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
+				msText(res.LatencyP999Ms), res.Errors))
+		case KindSaga:
+			messaging = append(messaging, fmt.Sprintf("%s\t5-step sagas completed (in-process transport), start → done\t%d\t%s\t%s\t%s\t%s\t%d\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
 				msText(res.LatencyP999Ms), res.Errors))
 		case KindAggregateLoad:
