@@ -247,3 +247,106 @@ func TestStartFromEvents(t *testing.T) {
 		}
 	})
 }
+
+// A timer outlives its process: a saga waiting for a reply when its
+// orchestrator stops times out in the next one.
+func TestTimersSurviveRestarts(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		run := func(s eventual.TxStore) (*saga.Orchestrator[order], func()) { return runOrchestrator(t, s, clock) }
+		first, stop := run(s)
+		if _, err := first.Start(context.Background(), "o-1", order{ID: "o-1"}); err != nil {
+			t.Fatal(err)
+		}
+		stop() // the process ends, the reserve command unanswered
+
+		mu.Lock()
+		now = now.Add(31 * time.Second)
+		mu.Unlock()
+		second, stop := run(b.Open(t, s))
+		defer stop()
+		if n, err := second.FireTimers(context.Background()); err != nil || n != 1 {
+			t.Fatalf("FireTimers after the restart: %d, %v", n, err)
+		}
+		hist, err := second.History(context.Background(), "o-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := hist[len(hist)-1]; last.Type != saga.EventAttemptFailed || !strings.Contains(last.Reason, "no reply") {
+			t.Errorf("last history event %+v, want the timeout's failed attempt", last)
+		}
+		in, _ := second.Get(context.Background(), "o-1")
+		if in.Attempt != 2 || in.Due.IsZero() {
+			t.Errorf("instance %+v, want attempt 2 due", in)
+		}
+	})
+}
+
+// runOrchestrator runs an orchestrator of the test saga on s with clock,
+// whose timers fire only through FireTimers; stop stops it.
+func runOrchestrator(t testing.TB, s eventual.TxStore, clock func() time.Time) (o *saga.Orchestrator[order], stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ob, err := outbox.New(ctx, s, outbox.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err = saga.NewOrchestrator(ctx, s, fulfillment(t), ob, saga.WithLogger(quiet), saga.WithClock(clock),
+		saga.WithPollInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = o.Run(ctx); close(done) }()
+	for !o.Running() {
+		time.Sleep(time.Millisecond)
+	}
+	return o, func() { cancel(); <-done }
+}
+
+// Two orchestrators of one saga (two processes) firing the same timers at
+// once change each instance once: the second finds the row changed.
+func TestTwoOrchestratorsOneTimer(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		a, stopA := runOrchestrator(t, s, clock)
+		defer stopA()
+		c, stopC := runOrchestrator(t, b.Open(t, s), clock)
+		defer stopC()
+		const n = 20
+		for i := range n {
+			if _, err := a.Start(context.Background(), fmt.Sprintf("o-%d", i), order{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		now = now.Add(time.Minute)
+		mu.Unlock()
+		var wg sync.WaitGroup
+		for _, o := range []*saga.Orchestrator[order]{a, c} {
+			wg.Go(func() { _, _ = o.FireTimers(context.Background()) }) // conflicts are expected
+		}
+		wg.Wait()
+		for i := range n {
+			hist, err := a.History(context.Background(), fmt.Sprintf("o-%d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			timeouts := 0
+			for _, h := range hist {
+				if h.Type == saga.EventTimedOut {
+					timeouts++
+				}
+			}
+			if timeouts != 1 {
+				t.Errorf("o-%d timed out %d times", i, timeouts)
+			}
+		}
+	})
+}
