@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/crashtest"
 	"github.com/eventual-go/eventual/internal/testdb"
 	"github.com/eventual-go/eventual/projection"
 	"github.com/eventual-go/eventual/store/postgres"
@@ -34,18 +34,7 @@ func TestCrash(t *testing.T) {
 			} else {
 				loc = "postgres:" + testdb.FreshSchema(t)
 			}
-			for cycle := range 3 {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
-				cmd.Env = append(os.Environ(), crashEnv+"="+loc)
-				cmd.Stderr = os.Stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(time.Duration(600+rand.IntN(600)) * time.Millisecond)
-				_ = cmd.Process.Kill() // no clean-up, no deferred calls
-				_ = cmd.Wait()
-				t.Logf("cycle %d: killed the child", cycle)
-			}
+			crashtest.Kill(t, 3, []string{crashEnv + "=" + loc}, 600*time.Millisecond, 1200*time.Millisecond)
 			s := openAt(t, loc)
 			r := start(t, s, []projection.Projection{balances()})
 			head, err := s.HeadPosition(t.Context())

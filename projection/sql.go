@@ -6,10 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/component"
 )
 
 //go:embed migrations/*.sql
@@ -17,15 +17,8 @@ var migrations embed.FS
 
 // migrate creates the runner's table.
 func migrate(ctx context.Context, store eventual.TxStore) error {
-	m, ok := store.(eventual.Migrator)
-	if !ok {
-		return fmt.Errorf("%w: projections need a SQL store (SQLite or PostgreSQL)", eventual.ErrUnsupported)
-	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	return m.MigrateComponent(ctx, "projection", sub)
+	_, err := component.Migrate(ctx, store, "projection", migrations)
+	return err
 }
 
 // row is a projection's row in eventual_projections.

@@ -3,24 +3,19 @@ package saga_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eventual-go/eventual/internal/crashtest"
 	"github.com/eventual-go/eventual/internal/testdb"
 	"github.com/eventual-go/eventual/saga"
 	"github.com/eventual-go/eventual/store/postgres"
 	"github.com/eventual-go/eventual/store/sqlite"
 )
 
-const (
-	crashEnv      = "EVENTUAL_SAGA_CRASH"
-	crashCycleEnv = "EVENTUAL_SAGA_CRASH_CYCLE"
-)
+const crashEnv = "EVENTUAL_SAGA_CRASH"
 
 // crashDef is the test saga with short timeouts, so that commands and
 // replies lost with a killed process are sent again soon.
@@ -35,8 +30,7 @@ func crashDef(t testing.TB) *saga.Definition[order] {
 // none of a done saga was compensated.
 func TestCrash(t *testing.T) {
 	if loc := os.Getenv(crashEnv); loc != "" {
-		cycle, _ := strconv.Atoi(os.Getenv(crashCycleEnv))
-		crashChild(t, loc, cycle)
+		crashChild(t, loc, crashtest.Cycle())
 		return
 	}
 	for _, b := range []string{"sqlite", "postgres"} {
@@ -47,17 +41,7 @@ func TestCrash(t *testing.T) {
 			} else {
 				loc = "postgres:" + testdb.FreshSchema(t)
 			}
-			for cycle := range 3 {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$", "-test.count=1")
-				cmd.Env = append(os.Environ(), crashEnv+"="+loc, crashCycleEnv+"="+strconv.Itoa(cycle))
-				cmd.Stderr = os.Stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				time.Sleep(time.Duration(700+rand.IntN(800)) * time.Millisecond)
-				_ = cmd.Process.Kill()
-				_ = cmd.Wait()
-			}
+			crashtest.Kill(t, 3, []string{crashEnv + "=" + loc}, 700*time.Millisecond, 1500*time.Millisecond)
 			s := openAt(t, loc)
 			o := systemOf(t, s, crashDef(t), false)
 			started, err := o.Counts(context.Background())

@@ -19,7 +19,7 @@ import (
 	"github.com/eventual-go/eventual/transport"
 )
 
-//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Errors of the orchestrator. Match them with errors.Is.

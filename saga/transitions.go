@@ -92,39 +92,54 @@ func (x *txn[D]) advance(st *state[D]) {
 	x.runStep(st)
 }
 
+// guarded runs fn, which may change st's data: a panic becomes an error,
+// and on an error the data is put back as it was (from a JSON copy, so
+// that changes through maps and slices are undone too).
+func (x *txn[D]) guarded(st *state[D], what string, fn func() error) (err error) {
+	before, merr := json.Marshal(st.data)
+	if merr != nil {
+		return Fail(fmt.Errorf("saga: encode data: %w", merr))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("saga: %s panicked: %v", what, p)
+		}
+		if err != nil {
+			var d D
+			if uerr := json.Unmarshal(before, &d); uerr == nil {
+				st.data = d
+			}
+		}
+	}()
+	return fn()
+}
+
 // local runs a local function in a savepoint, so that a failing one
 // leaves nothing behind in the transaction.
-func (x *txn[D]) local(st *state[D], fn LocalFunc[D]) (err error) {
+func (x *txn[D]) local(st *state[D], fn LocalFunc[D]) error {
 	if _, err := x.tx.Exec(x.ctx, "SAVEPOINT saga_local"); err != nil {
 		return err
 	}
-	data := st.data
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("saga: local function panicked: %v", p)
+	err := x.guarded(st, "local function", func() error { return fn(x.ctx, x.tx, &st.data) })
+	if err != nil {
+		if _, rerr := x.tx.Exec(x.ctx, "ROLLBACK TO SAVEPOINT saga_local"); rerr != nil {
+			err = errors.Join(err, rerr)
 		}
-		if err != nil {
-			st.data = data
-			if _, rerr := x.tx.Exec(x.ctx, "ROLLBACK TO SAVEPOINT saga_local"); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-		}
-		if _, rerr := x.tx.Exec(x.ctx, "RELEASE SAVEPOINT saga_local"); rerr != nil && err == nil {
-			err = rerr
-		}
-	}()
-	return fn(x.ctx, x.tx, &st.data)
+	}
+	if _, rerr := x.tx.Exec(x.ctx, "RELEASE SAVEPOINT saga_local"); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // send builds and queues a command of st's step, and sets the timer for
 // its reply.
-func (x *txn[D]) send(st *state[D], build CommandFunc[D], phase byte, s *step[D]) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("saga: command builder panicked: %v", p)
-		}
-	}()
-	msg, err := build(x.ctx, &st.data)
+func (x *txn[D]) send(st *state[D], build CommandFunc[D], phase byte, s *step[D]) error {
+	var msg transport.Message
+	err := x.guarded(st, "command builder", func() (err error) {
+		msg, err = build(x.ctx, &st.data)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -250,20 +265,11 @@ func (x *txn[D]) reply(st *state[D], d transport.Delivery) (consumed bool) {
 	if forward {
 		a = &s.forward
 	}
-	run := func(fn ReplyFunc[D]) (err error) {
+	run := func(fn ReplyFunc[D]) error {
 		if fn == nil {
 			return nil
 		}
-		data := st.data
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("saga: reply handler panicked: %v", p)
-			}
-			if err != nil {
-				st.data = data
-			}
-		}()
-		return fn(x.ctx, &st.data, d)
+		return x.guarded(st, "reply handler", func() error { return fn(x.ctx, &st.data, d) })
 	}
 	if fn, ok := a.successes[d.Type]; ok {
 		st.awaiting, st.due = "", time.Time{}

@@ -1,6 +1,8 @@
 // Package component applies the schema migrations of the components that
-// keep tables next to the events (the outbox, the inbox) to a SQL store,
-// from an embedded tree holding migrations/<dialect>/*.sql.
+// keep tables next to the events (the outbox, the inbox, projections,
+// sagas) to a SQL store, from an embedded tree holding
+// migrations/<dialect>/*.sql, or migrations/*.sql when one SQL serves both
+// databases.
 package component
 
 import (
@@ -12,12 +14,17 @@ import (
 )
 
 // Migrations returns the migrations of component name for dialect d, from
-// fsys's migrations/<dialect> directory. Errors: eventual.ErrUnsupported
-// for a dialect other than SQLite and PostgreSQL.
+// fsys's migrations/<dialect> directory, or its migrations directory when
+// there is none per dialect. Errors: eventual.ErrUnsupported for a dialect
+// other than SQLite and PostgreSQL.
 func Migrations(fsys fs.FS, name string, d eventual.Dialect) (fs.FS, error) {
 	switch d {
 	case eventual.DialectSQLite, eventual.DialectPostgres:
-		return fs.Sub(fsys, "migrations/"+string(d))
+		dir := "migrations/" + string(d)
+		if _, err := fs.Stat(fsys, dir); err != nil {
+			dir = "migrations"
+		}
+		return fs.Sub(fsys, dir)
 	}
 	return nil, fmt.Errorf("%w: %s: no migrations for dialect %q", eventual.ErrUnsupported, name, d)
 }

@@ -1,6 +1,7 @@
--- Saga instances: one row per instance, the state the orchestrator works
--- from. Its history is the event stream saga-<name>-<id>, written in the
--- same transactions; version is that stream's version.
+-- Saga instances, the same SQL for SQLite and PostgreSQL: one row per
+-- instance, the state the orchestrator works from. Its history is the event
+-- stream saga-<name>-<id>, written in the same transactions; version is
+-- that stream's version.
 --
 -- due_at (unix microseconds) is the instance's durable timer: when the
 -- reply it awaits times out, or when its next attempt is due. The
