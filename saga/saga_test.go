@@ -423,3 +423,35 @@ func ExampleDefine() {
 	fmt.Println(def.Steps(), err)
 	// Output: [reserve confirm] <nil>
 }
+
+// A handler that changes data and then fails leaves no change behind,
+// even through a map.
+func TestFailingHandlerLeavesDataAlone(t *testing.T) {
+	type tagged struct{ Tags map[string]string }
+	def, err := saga.Define[tagged]("tagging").
+		Step("tag").
+		Command(func(_ context.Context, d *tagged) (transport.Message, error) {
+			return transport.NewMessage("tags.commands", "tags.add", nil), nil
+		}).
+		OnReply("tags.added", func(_ context.Context, d *tagged, _ transport.Delivery) error {
+			d.Tags["oops"] = "half-done"
+			return errors.New("refused")
+		}).
+		Compensate(func(_ context.Context, d *tagged) (transport.Message, error) {
+			return transport.NewMessage("tags.commands", "tags.remove", nil), nil
+		}).
+		OnCompensationReply("tags.removed", nil).
+		Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sagatest.New(t, def)
+	h.Start("t-1", tagged{Tags: map[string]string{"kept": "yes"}})
+	h.Reply(h.ExpectCommand("tags.add"), "tags.added", nil)
+	// The step took effect but its reply was refused: it is compensated.
+	h.Reply(h.ExpectCommand("tags.remove"), "tags.removed", nil)
+	in := h.ExpectStatus("t-1", saga.StatusFailed)
+	if len(in.Data.Tags) != 1 || in.Data.Tags["kept"] != "yes" {
+		t.Errorf("data after the failing handler: %v", in.Data.Tags)
+	}
+}
