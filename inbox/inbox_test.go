@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -247,4 +248,53 @@ func TestInvalidInput(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
 		}
 	}
+}
+
+// Batched handles deliveries that come together in one transaction: a
+// duplicate is skipped, a failing one rolls back alone, the others
+// commit.
+func TestBatched(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s, ib := setup(t, b)
+		ctx := context.Background()
+		boom := errors.New("boom")
+		h := ib.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+			if err := effect(ctx, tx, d.Group, d.ID); err != nil {
+				return err
+			}
+			if string(d.Data) == "fail" {
+				return boom
+			}
+			return nil
+		}, 16)
+		var wg sync.WaitGroup
+		results := make([]error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				m := transport.NewMessage("a.b", "t", nil)
+				m.ID = fmt.Sprintf("m-%d", i%30) // ten duplicates, of m-0 to m-9
+				if i == 12 {
+					m.Data = []byte("fail")
+				}
+				results[i] = h(ctx, transport.Delivery{Message: m, Attempt: 1, Group: "g"})
+			})
+		}
+		wg.Wait()
+		for i, err := range results {
+			if i == 12 && !errors.Is(err, boom) {
+				t.Errorf("delivery 12: %v, want boom", err)
+			}
+			if i != 12 && err != nil {
+				t.Errorf("delivery %d: %v", i, err)
+			}
+		}
+		// Every message but the failing one took effect exactly once.
+		n := count(t, s, "SELECT COUNT(*) FROM effects")
+		if n != 29 {
+			t.Errorf("%d effects, want 29", n)
+		}
+		if d := count(t, s, "SELECT COUNT(*) FROM (SELECT message_id FROM effects GROUP BY message_id HAVING COUNT(*) > 1) x"); d != 0 {
+			t.Errorf("a message took effect twice")
+		}
+	})
 }
