@@ -560,6 +560,28 @@ func TestSaveTx(t *testing.T) {
 	if got, err := repo.Load(ctx, "tx"); err != nil || got.Name != "x" {
 		t.Fatalf("committed: %+v, %v", got, err)
 	}
+	// LoadTx sees what the transaction appended before it commits.
+	err = mem.InTx(ctx, func(tx eventual.Tx) error {
+		c, err := repo.LoadTx(ctx, tx, "tx")
+		if err != nil {
+			return err
+		}
+		_ = c.Add(5)
+		if err := repo.SaveTx(ctx, tx, c); err != nil {
+			return err
+		}
+		again, err := repo.LoadTx(ctx, tx, "tx")
+		if err != nil || again.N != 5 || again.Version() != 2 {
+			return fmt.Errorf("LoadTx after SaveTx in one transaction: %+v, %v", again, err)
+		}
+		if _, err := repo.LoadTx(ctx, tx, "nope"); !errors.Is(err, aggregate.ErrNotFound) {
+			return fmt.Errorf("LoadTx of nothing: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestNewRepositoryRefusesBadArguments(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -165,7 +166,15 @@ func (r *Repository[T]) New(id string) T {
 // stream; eventual.ErrStreamDeleted; the codec's errors for events it
 // cannot decode; Apply's errors; the store's.
 func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
-	return r.load(ctx, id, bound{})
+	return r.load(ctx, id, bound{}, r.store.ReadStream)
+}
+
+// LoadTx is Load inside a transaction of the caller's: the events are read
+// through tx, so they include what tx appended — a handler that updates
+// the aggregate twice in one transaction sees its first change. A snapshot
+// (committed) is used as by Load. Errors: those of Load.
+func (r *Repository[T]) LoadTx(ctx context.Context, tx eventual.Tx, id string) (T, error) {
+	return r.load(ctx, id, bound{}, tx.ReadStream)
 }
 
 // LoadAt returns the aggregate as of the given version of its stream: its
@@ -177,7 +186,7 @@ func (r *Repository[T]) LoadAt(ctx context.Context, id string, version uint64) (
 		var zero T
 		return zero, fmt.Errorf("%w: aggregate: version 0 holds no state", eventual.ErrInvalidArgument)
 	}
-	return r.load(ctx, id, bound{version: version})
+	return r.load(ctx, id, bound{version: version}, r.store.ReadStream)
 }
 
 // LoadAsOf returns the aggregate as it was at time t: with the events
@@ -189,7 +198,7 @@ func (r *Repository[T]) LoadAsOf(ctx context.Context, id string, t time.Time) (T
 		var zero T
 		return zero, fmt.Errorf("%w: aggregate: zero time", eventual.ErrInvalidArgument)
 	}
-	return r.load(ctx, id, bound{at: t})
+	return r.load(ctx, id, bound{at: t}, r.store.ReadStream)
 }
 
 // bound limits a load to a version or a time; the zero bound loads all.
@@ -200,7 +209,10 @@ type bound struct {
 
 func (b bound) none() bool { return b.version == 0 && b.at.IsZero() }
 
-func (r *Repository[T]) load(ctx context.Context, id string, b bound) (T, error) {
+// readFunc reads a stream: the store's ReadStream, or a transaction's.
+type readFunc func(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error]
+
+func (r *Repository[T]) load(ctx context.Context, id string, b bound, read readFunc) (T, error) {
 	var zero T
 	a := r.New(id)
 	root := a.root()
@@ -217,7 +229,7 @@ func (r *Repository[T]) load(ctx context.Context, id string, b bound) (T, error)
 			from = root.version + 1
 		}
 	}
-	for ev, err := range r.store.ReadStream(ctx, stream, eventual.ReadStreamOptions{From: from}) {
+	for ev, err := range read(ctx, stream, eventual.ReadStreamOptions{From: from}) {
 		if err != nil {
 			if errors.Is(err, eventual.ErrStreamNotFound) {
 				return zero, fmt.Errorf("%w: %s %q: %w", ErrNotFound, r.kind, id, err)
