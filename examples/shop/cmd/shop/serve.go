@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/eventual-go/eventual/examples/shop/customers"
+	"github.com/eventual-go/eventual/examples/shop/fulfillment"
+	"github.com/eventual-go/eventual/examples/shop/platform"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "shop",
+		Short: "The Eventual reference shop: order fulfillment with event sourcing, CQRS and sagas",
+		Long: `shop runs the reference platform. Without a command it serves: every module
+in one process, on SQLite files under ./data and the in-process transport,
+the HTTP API on :8080 (OpenAPI at /openapi.json, /healthz, /readyz, /metrics).
+
+Environment: SHOP_DATA_DIR, SHOP_HTTP_ADDR, SHOP_POSTGRES_DSN, SHOP_NATS_URL,
+SHOP_MODULES (comma-separated), SHOP_LOG_LEVEL, SHOP_SHUTDOWN_TIMEOUT,
+SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.`,
+		SilenceUsage: true,
+	}
+	serve := newServeCmd()
+	root.RunE = serve.RunE
+	root.Flags().AddFlagSet(serve.Flags())
+	root.AddCommand(serve, newLoadCmd())
+	return root
+}
+
+func newServeCmd() *cobra.Command {
+	var addr, data string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the shop's API with its modules (the default command)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := platform.ConfigFromEnv()
+			if err != nil {
+				return err
+			}
+			if addr != "" {
+				cfg.HTTPAddr = addr
+			}
+			if data != "" {
+				cfg.DataDir = data
+			}
+			fm, err := fulfillmentFromEnv()
+			if err != nil {
+				return err
+			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			h, err := platform.NewHost(cfg, log, modules(fm)...)
+			if err != nil {
+				return err
+			}
+			return h.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "HTTP address (default SHOP_HTTP_ADDR or :8080)")
+	cmd.Flags().StringVar(&data, "data", "", "data directory of the SQLite files (default SHOP_DATA_DIR or ./data)")
+	return cmd
+}
+
+// modules are every module of the shop, in start order.
+func modules(f fulfillment.Module) []platform.Module {
+	return []platform.Module{
+		customers.Module{},
+		f,
+	}
+}
+
+// fulfillmentFromEnv reads the saga timing from SHOP_SAGA_*.
+func fulfillmentFromEnv() (fulfillment.Module, error) {
+	var m fulfillment.Module
+	for name, d := range map[string]*time.Duration{"SHOP_SAGA_STEP_TIMEOUT": &m.StepTimeout, "SHOP_SAGA_BACKOFF": &m.Backoff} {
+		if v := os.Getenv(name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return m, fmt.Errorf("%w: %s=%q: want a positive duration", platform.ErrInvalidConfig, name, v)
+			}
+			*d = x
+		}
+	}
+	if v := os.Getenv("SHOP_SAGA_ATTEMPTS"); v != "" {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n <= 0 {
+			return m, fmt.Errorf("%w: SHOP_SAGA_ATTEMPTS=%q: want a positive number", platform.ErrInvalidConfig, v)
+		}
+		m.Attempts = n
+	}
+	return m, nil
+}
