@@ -70,6 +70,8 @@ type OrderPlaced struct {
 	ShippingAddress kernel.Address `json:"shipping_address"`
 	PaymentToken    string         `json:"payment_token"`
 	PlacedAt        time.Time      `json:"placed_at"`
+	// DiscountCode is the code the discount came from, if any.
+	DiscountCode string `json:"discount_code,omitempty"`
 }
 
 // OrderConfirmed: the order is paid and will ship.
@@ -94,6 +96,10 @@ type OrderCancelled struct {
 	CustomerID string       `json:"customer_id"`
 	Total      kernel.Money `json:"total"`
 	Reason     string       `json:"reason,omitempty"`
+	// PreviousStatus is the status the order had: placed (not yet
+	// confirmed: the fulfillment saga, still running, compensates) or
+	// confirmed.
+	PreviousStatus string `json:"previous_status,omitempty"`
 }
 
 // OrderShipped and OrderDelivered follow the shipment.
@@ -134,7 +140,10 @@ type ConfirmOrder struct {
 }
 
 // RejectOrder rejects a placed order with a reason. Idempotent; an order
-// already rejected or cancelled answers ".done" too.
+// already rejected or cancelled answers ".done" too, and so does an
+// unknown order (Reason "unknown order") and an order confirmed or further
+// on (not rejected: the reply's Status says what it is and Reason why),
+// since the saga's compensation has no failure reply.
 type RejectOrder struct {
 	OrderID string `json:"order_id"`
 	Reason  string `json:"reason"`

@@ -1,0 +1,41 @@
+// Package ordering is the ordering bounded context: baskets, and orders
+// from placed to delivered (or rejected, or cancelled), priced from a
+// local copy of the catalog kept from its events. It answers the
+// fulfillment saga's ConfirmOrder and RejectOrder commands, follows the
+// shipping events, publishes every order's life as integration events, and
+// streams order statuses as server-sent events. Other contexts use its api
+// package only.
+package ordering
+
+import (
+	"context"
+
+	"github.com/eventual-go/eventual/examples/shop/ordering/internal/adapters"
+	"github.com/eventual-go/eventual/examples/shop/ordering/internal/app"
+	"github.com/eventual-go/eventual/examples/shop/platform"
+)
+
+// Module is the ordering context.
+type Module struct{}
+
+// Name implements platform.Module.
+func (Module) Name() string { return "ordering" }
+
+// Start implements platform.Module.
+func (Module) Start(ctx context.Context, s *platform.Services) error {
+	catalog := adapters.Catalog{}
+	if err := catalog.Setup(ctx, s.Store); err != nil {
+		return err
+	}
+	a, err := app.New(s.Store, s.Outbox, catalog)
+	if err != nil {
+		return err
+	}
+	statuses := adapters.NewStatuses(a.Codec)
+	if err := s.Projections.Add(statuses.Projection()); err != nil {
+		return err
+	}
+	adapters.Routes(s.Router, a)
+	statuses.Routes(s.Router, a, s.Log)
+	return adapters.Subscribe(ctx, s, a, catalog)
+}
