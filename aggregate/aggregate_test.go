@@ -614,3 +614,46 @@ func TestNewRepositoryRefusesBadArguments(t *testing.T) {
 		t.Errorf("LoadAt 0: %v", err)
 	}
 }
+
+// SaveTx snapshots like Save, but only once the transaction committed.
+func TestSaveTxSnapshotsAfterCommit(t *testing.T) {
+	mem := newStore(t)
+	repo, err := aggregate.NewRepository(mem, registry(t), "counter", NewCounter,
+		aggregate.WithSnapshots(mem, aggregate.EveryNEvents(3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	save := func(id string, fail bool) error {
+		return mem.InTx(ctx, func(tx eventual.Tx) error {
+			c := repo.New(id)
+			_ = c.Create("x")
+			_ = c.Add(1)
+			_ = c.Add(2)
+			if err := repo.SaveTx(ctx, tx, c); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("boom")
+			}
+			return nil
+		})
+	}
+	if err := save("rolled-back", true); err == nil {
+		t.Fatal("want the transaction's error")
+	}
+	if err := save("committed", false); err != nil {
+		t.Fatal(err)
+	}
+	repo.Close() // waits for the background writes
+	if snap, err := mem.LoadSnapshot(ctx, "counter-committed"); err != nil || snap.Version != 3 {
+		t.Errorf("committed: %+v, %v", snap, err)
+	}
+	if snap, err := mem.LoadSnapshot(ctx, "counter-rolled-back"); err == nil {
+		t.Errorf("a snapshot of a rolled-back save: %+v", snap)
+	}
+	// After Close, SaveTx still saves; it just takes no snapshot.
+	if err := save("late", false); err != nil {
+		t.Fatal(err)
+	}
+}

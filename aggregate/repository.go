@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,7 +114,12 @@ type Repository[T Aggregate] struct {
 	kind   string
 	newAgg func(id string) T
 	cfg    config
-	snaps  *snapshotWriter // nil unless asynchronous snapshots
+	// snaps writes snapshots in the background WithAsyncSnapshots (nil
+	// otherwise); txSnaps writes those of SaveTx: snaps, or a writer of
+	// its own started on first use under txSnapsOnce.
+	snaps       *snapshotWriter
+	txSnaps     *snapshotWriter
+	txSnapsOnce sync.Once
 }
 
 // NewRepository returns a repository of aggregates of one kind. newAgg
@@ -291,10 +297,18 @@ func (r *Repository[T]) Save(ctx context.Context, a T) error {
 
 // SaveTx is Save inside a transaction of the caller's: the events commit
 // with the caller's own writes (an outbox row, a read model) or not at all.
-// It takes no snapshot. If the transaction rolls back, discard the
-// aggregate: it believes its events stored.
+// When the policy asks for a snapshot, the state is encoded now and stored
+// in the background once tx has committed. If the transaction rolls back,
+// discard the aggregate: it believes its events stored.
 func (r *Repository[T]) SaveTx(ctx context.Context, tx eventual.Tx, a T) error {
-	return r.save(ctx, a, tx.Append, false)
+	if len(a.root().pending) == 0 {
+		return nil
+	}
+	if err := r.save(ctx, a, tx.Append, false); err != nil {
+		return err
+	}
+	r.snapshotAfterCommit(tx, a, r.StreamID(a.root().id))
+	return nil
 }
 
 type appendFunc func(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error)
@@ -362,9 +376,14 @@ func (r *Repository[T]) Update(ctx context.Context, id string, fn func(T) error)
 	return zero, err
 }
 
-// Close waits for the asynchronous snapshot writes in flight. Call it when
-// done with a repository made WithAsyncSnapshots; otherwise it does nothing.
+// Close waits for the snapshot writes in flight in the background (those
+// of a repository made WithAsyncSnapshots, and those of SaveTx). Call it
+// when done with the repository.
 func (r *Repository[T]) Close() error {
+	r.txSnapsOnce.Do(func() {}) // no writer starts after this
+	if r.txSnaps != nil && r.txSnaps != r.snaps {
+		r.txSnaps.close()
+	}
 	if r.snaps != nil {
 		r.snaps.close()
 	}

@@ -105,20 +105,10 @@ func (r *Repository[T]) maybeSnapshot(ctx context.Context, a T, stream string) {
 
 // snapshot encodes a's state now and stores it, now or in the background.
 func (r *Repository[T]) snapshot(ctx context.Context, a T, stream string) {
-	sn, ok := any(a).(Snapshotter)
+	snap, ok := r.encodeSnapshot(a, stream)
 	if !ok {
-		r.cfg.onSnapErr(fmt.Errorf("aggregate: %s is no Snapshotter: no snapshot of %q", r.kind, stream))
 		return
 	}
-	data, err := sn.MarshalSnapshot()
-	if err != nil {
-		r.cfg.onSnapErr(fmt.Errorf("aggregate: encode snapshot of %q: %w", stream, err))
-		return
-	}
-	root := a.root()
-	now := r.cfg.now()
-	snap := eventual.Snapshot{StreamID: stream, Version: root.version, SchemaVersion: sn.SnapshotVersion(), Data: data, TakenAt: now}
-	root.snapVersion, root.snapAt = root.version, now.UnixNano()
 	if r.snaps != nil {
 		r.snaps.add(snap)
 		return
@@ -126,6 +116,61 @@ func (r *Repository[T]) snapshot(ctx context.Context, a T, stream string) {
 	if err := r.cfg.snapshots.SaveSnapshot(ctx, snap); err != nil {
 		r.cfg.onSnapErr(fmt.Errorf("aggregate: store snapshot of %q: %w", stream, err))
 	}
+}
+
+// encodeSnapshot returns a's state now as a snapshot and notes it taken.
+func (r *Repository[T]) encodeSnapshot(a T, stream string) (eventual.Snapshot, bool) {
+	sn, ok := any(a).(Snapshotter)
+	if !ok {
+		r.cfg.onSnapErr(fmt.Errorf("aggregate: %s is no Snapshotter: no snapshot of %q", r.kind, stream))
+		return eventual.Snapshot{}, false
+	}
+	data, err := sn.MarshalSnapshot()
+	if err != nil {
+		r.cfg.onSnapErr(fmt.Errorf("aggregate: encode snapshot of %q: %w", stream, err))
+		return eventual.Snapshot{}, false
+	}
+	root := a.root()
+	now := r.cfg.now()
+	root.snapVersion, root.snapAt = root.version, now.UnixNano()
+	return eventual.Snapshot{StreamID: stream, Version: root.version, SchemaVersion: sn.SnapshotVersion(), Data: data, TakenAt: now}, true
+}
+
+// snapshotAfterCommit is maybeSnapshot for an aggregate saved in tx: the
+// state is encoded now, and stored by a background writer once tx has
+// committed (a snapshot of events that rolled back would be a lie), so the
+// transaction's caller never waits for it.
+func (r *Repository[T]) snapshotAfterCommit(tx eventual.Tx, a T, stream string) {
+	if r.cfg.snapshots == nil {
+		return
+	}
+	root := a.root()
+	var last time.Time
+	if root.snapAt != 0 {
+		last = time.Unix(0, root.snapAt)
+	}
+	if !r.cfg.policy(SnapshotInfo{Version: root.version, LastSnapshotVersion: root.snapVersion, LastSnapshotAt: last, Now: r.cfg.now()}) {
+		return
+	}
+	snap, ok := r.encodeSnapshot(a, stream)
+	if !ok {
+		return
+	}
+	if w := r.backgroundWriter(); w != nil { // nil once closed
+		tx.AfterCommit(func() { w.add(snap) })
+	}
+}
+
+// backgroundWriter returns the writer of SaveTx's snapshots, starting it
+// on first use; nil after Close.
+func (r *Repository[T]) backgroundWriter() *snapshotWriter {
+	r.txSnapsOnce.Do(func() {
+		r.txSnaps = r.snaps
+		if r.txSnaps == nil {
+			r.txSnaps = newSnapshotWriter(r.cfg.snapshots, r.cfg.onSnapErr)
+		}
+	})
+	return r.txSnaps
 }
 
 // snapshotWriter stores snapshots in the background.
