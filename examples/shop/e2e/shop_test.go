@@ -280,7 +280,9 @@ func placeOrder(s *shop, w world, token string, address map[string]string, lines
 	return o
 }
 
-func line(product string, n int) map[string]any { return map[string]any{"product_id": product, "quantity": n} }
+func line(product string, n int) map[string]any {
+	return map[string]any{"product_id": product, "quantity": n}
+}
 
 // settled waits until the order leaves "placed" and returns it.
 func settled(s *shop, orderID string) orderView {
