@@ -163,7 +163,9 @@ func (s *shop) do(method, path string, body, out any, headers ...string) int {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if out != nil && len(b) > 0 {
+	if _, raw := out.(*json.RawMessage); out != nil && len(b) > 0 && resp.StatusCode >= 300 && !raw {
+		_ = json.Unmarshal(b, out) // a problem, if out has its fields
+	} else if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
 			s.t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, b, err)
 		}

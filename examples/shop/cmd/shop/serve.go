@@ -3,14 +3,22 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with --pprof, on its own address
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/eventual-go/eventual/examples/shop/catalog"
 	"github.com/eventual-go/eventual/examples/shop/customers"
 	"github.com/eventual-go/eventual/examples/shop/fulfillment"
+	"github.com/eventual-go/eventual/examples/shop/inventory"
+	"github.com/eventual-go/eventual/examples/shop/notifications"
+	"github.com/eventual-go/eventual/examples/shop/ordering"
+	"github.com/eventual-go/eventual/examples/shop/payments"
 	"github.com/eventual-go/eventual/examples/shop/platform"
+	"github.com/eventual-go/eventual/examples/shop/shipping"
 )
 
 func newRootCmd() *cobra.Command {
@@ -34,7 +42,7 @@ SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.`,
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, data string
+	var addr, data, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the shop's API with its modules (the default command)",
@@ -59,6 +67,15 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if pprofAddr != "" {
+				// The profiler on its own listener, never on the API's.
+				go func() {
+					log.Info("profiler serving", "addr", pprofAddr)
+					if err := http.ListenAndServe(pprofAddr, nil); err != nil {
+						log.Error("profiler", "err", err)
+					}
+				}()
+			}
 			h, err := platform.NewHost(cfg, log, modules(fm)...)
 			if err != nil {
 				return err
@@ -67,6 +84,7 @@ func newServeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "HTTP address (default SHOP_HTTP_ADDR or :8080)")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, like 127.0.0.1:6060")
 	cmd.Flags().StringVar(&data, "data", "", "data directory of the SQLite files (default SHOP_DATA_DIR or ./data)")
 	return cmd
 }
@@ -75,6 +93,12 @@ func newServeCmd() *cobra.Command {
 func modules(f fulfillment.Module) []platform.Module {
 	return []platform.Module{
 		customers.Module{},
+		catalog.Module{},
+		inventory.Module{},
+		ordering.Module{},
+		payments.Module{},
+		shipping.Module{},
+		notifications.Module{},
 		f,
 	}
 }

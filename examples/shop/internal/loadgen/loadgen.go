@@ -141,7 +141,7 @@ type run struct {
 	sentAt   map[string]time.Time // order → POST sent, until it ends
 	lat      []time.Duration
 	errs     map[string]int
-	finished map[string]bool // orders that ended before their POST returned
+	finished map[string]bool // orders that ended (confirmed: true) before their POST returned
 
 	sent, placed, confirmed, rejected, inFlight atomic.Int64
 	confirmedInWindow                           atomic.Int64
@@ -279,8 +279,16 @@ func (r *run) placeOne(ctx context.Context) {
 	r.placed.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.finished[created.ID] { // the stream was faster than the response
+	if ok, ended := r.finished[created.ID]; ended { // the stream was faster than the response
 		delete(r.finished, created.ID)
+		if !ok {
+			r.rejected.Add(1)
+			return
+		}
+		r.confirmed.Add(1)
+		if r.windowOpen.Load() {
+			r.confirmedInWindow.Add(1)
+		}
 		r.lat = append(r.lat, time.Since(sent))
 		return
 	}
@@ -353,10 +361,8 @@ func (r *run) end(id string, ok bool) {
 	sent, known := r.sentAt[id]
 	if !known {
 		// Its POST has not returned yet, or it is not ours (set-up, or
-		// another client), or it ended already.
-		if ok {
-			r.finished[id] = true
-		}
+		// another client), or it ended already: placeOne settles it.
+		r.finished[id] = ok
 		return
 	}
 	delete(r.sentAt, id)
