@@ -104,14 +104,16 @@ const (
 
 // historyData is the payload of a history event.
 type historyData struct {
-	Step      int             `json:"step"`
-	StepName  string          `json:"step_name,omitempty"`
-	Attempt   int             `json:"attempt,omitempty"`
-	Status    Status          `json:"status"`
-	Reason    string          `json:"reason,omitempty"`
-	MessageID string          `json:"message_id,omitempty"`
-	ReplyType string          `json:"reply_type,omitempty"`
-	Data      json.RawMessage `json:"data"`
+	Step      int    `json:"step"`
+	StepName  string `json:"step_name,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	Status    Status `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
+	ReplyType string `json:"reply_type,omitempty"`
+	// Data is the instance's data after the event when it changed since
+	// the previous event, and omitted otherwise (History fills it in).
+	Data json.RawMessage `json:"data,omitempty"`
 }
 
 // StreamID is the ID of the stream holding the history of instance id of
@@ -144,6 +146,9 @@ type state[D any] struct {
 	startedAt time.Time
 	updatedAt time.Time
 
+	// recorded is the data as of the last history event (JSON).
+	recorded []byte
+
 	isNew   bool
 	changed bool
 	events  []eventual.EventData // history recorded by this transaction
@@ -166,7 +171,8 @@ func scanState[D any](name string, r eventual.Row) (*state[D], error) {
 	if due.Valid {
 		st.due = time.UnixMicro(due.Int64).UTC()
 	}
-	if err := json.Unmarshal([]byte(data), &st.data); err != nil {
+	st.recorded = []byte(data)
+	if err := json.Unmarshal(st.recorded, &st.data); err != nil {
 		return nil, fmt.Errorf("saga %s %s: decode data: %w", name, st.id, err)
 	}
 	if meta != "" {

@@ -198,6 +198,25 @@ func TestManySagasOverTheTransport(t *testing.T) {
 		if replies != 4 {
 			t.Errorf("o-1 consumed %d replies, want 4 (each sent twice)", replies)
 		}
+		// Every entry has the data as of it, though the stored events
+		// carry it only when it changed.
+		stored := 0
+		for e, err := range s.ReadStream(context.Background(), saga.StreamID("fulfillment", "o-1"), eventual.ReadStreamOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(e.Data), `"data":`) {
+				stored++
+			}
+		}
+		for i, h := range hist {
+			if len(h.Data) == 0 {
+				t.Errorf("history entry %d (%s) without data", i, h.Type)
+			}
+		}
+		if stored == 0 || stored >= len(hist) {
+			t.Errorf("%d of %d history events store the data; want it only where it changed", stored, len(hist))
+		}
 	})
 }
 

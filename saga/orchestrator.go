@@ -585,6 +585,9 @@ func (o *Orchestrator[D]) History(ctx context.Context, id string) ([]HistoryEntr
 		if err := json.Unmarshal(e.Data, &h); err != nil {
 			return nil, fmt.Errorf("saga: history of %s %s at version %d: %w", o.def.name, id, e.Version, err)
 		}
+		if len(h.Data) == 0 && len(out) > 0 { // unchanged since the previous event
+			h.Data = out[len(out)-1].Data
+		}
 		out = append(out, HistoryEntry{Type: e.Type, At: e.RecordedAt, Version: e.Version, Position: e.Position,
 			Status: h.Status, Step: h.Step, StepName: h.StepName, Attempt: h.Attempt, Reason: h.Reason,
 			MessageID: h.MessageID, ReplyType: h.ReplyType, Data: h.Data})

@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,11 @@ func (x *txn[D]) record(st *state[D], typ string, h historyData) {
 	if st.step >= 0 && st.step < len(x.o.def.steps) {
 		h.StepName = x.o.def.steps[st.step].name
 	}
-	h.Data, _ = json.Marshal(st.data)
+	// The data goes in only when it changed: a saga of ten transitions
+	// over a large order would otherwise store it ten times.
+	if d, _ := json.Marshal(st.data); !bytes.Equal(d, st.recorded) {
+		h.Data, st.recorded = d, d
+	}
 	b, _ := json.Marshal(h)
 	meta := st.meta
 	meta.Extra = nil
