@@ -352,7 +352,7 @@ func TestSnapshots(t *testing.T) {
 	st := h.Host.Services("inventory").Store
 	h.Eventually("a snapshot", func() bool {
 		s, err := st.LoadSnapshot(context.Background(), "stock-"+id)
-		return err == nil && s.Version == 50
+		return err == nil && s.Version == 60
 	})
 	wantStock(t, h, id, 61, 0)
 	if s := getStock(h, id); s.Version != 61 {

@@ -23,8 +23,10 @@ import (
 	"github.com/eventual-go/eventual/transport"
 )
 
-// SnapshotEvery is how many events of a stock go between two snapshots.
-const SnapshotEvery = 50
+// SnapshotEvery is how many events of a stock go between two snapshots:
+// few, because a popular product is loaded for every order that takes it
+// (the snapshot is written in the background, after the commit).
+const SnapshotEvery = 10
 
 // Reasons of StockChanged and of failed reservations.
 const (
