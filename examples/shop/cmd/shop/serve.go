@@ -18,6 +18,7 @@ import (
 	"github.com/eventual-go/eventual/examples/shop/ordering"
 	"github.com/eventual-go/eventual/examples/shop/payments"
 	"github.com/eventual-go/eventual/examples/shop/platform"
+	"github.com/eventual-go/eventual/examples/shop/reporting"
 	"github.com/eventual-go/eventual/examples/shop/shipping"
 )
 
@@ -99,6 +100,7 @@ func modules(f fulfillment.Module) []platform.Module {
 		payments.Module{},
 		shipping.Module{},
 		notifications.Module{},
+		reporting.Module{},
 		f,
 	}
 }

@@ -1,0 +1,203 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/eventual-go/eventual"
+)
+
+// SearchMode is how the full-text search tables are built and queried.
+type SearchMode int
+
+// The search modes.
+const (
+	// SearchLike: a plain table of lower-cased text, queried with one
+	// LIKE per word. PostgreSQL uses it for now (a tsvector index is for
+	// a later issue), and SQLite builds without FTS.
+	SearchLike SearchMode = iota + 1
+	// SearchFTS4: an SQLite FTS4 table (built into go-sqlite3 by default).
+	SearchFTS4
+	// SearchFTS5: an SQLite FTS5 table (go-sqlite3 built with the
+	// sqlite_fts5 tag).
+	SearchFTS5
+)
+
+func (m SearchMode) String() string {
+	switch m {
+	case SearchFTS4:
+		return "fts4"
+	case SearchFTS5:
+		return "fts5"
+	}
+	return "like"
+}
+
+// DetectSearch tells which search mode the store supports: FTS5, else
+// FTS4 on SQLite; LIKE on PostgreSQL.
+func DetectSearch(ctx context.Context, q eventual.Querier, dialect eventual.Dialect) (SearchMode, error) {
+	if dialect != eventual.DialectSQLite {
+		return SearchLike, nil
+	}
+	var fts5, fts3 bool
+	err := q.QueryRow(ctx, "SELECT sqlite_compileoption_used('ENABLE_FTS5'), sqlite_compileoption_used('ENABLE_FTS3')").Scan(&fts5, &fts3)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("reporting: detect full-text search: %w", err)
+	case fts5:
+		return SearchFTS5, nil
+	case fts3:
+		return SearchFTS4, nil
+	}
+	return SearchLike, nil
+}
+
+// createSearch creates a search table of (id, doc).
+func createSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table string) error {
+	var ddl string
+	switch mode {
+	case SearchFTS5:
+		ddl = "CREATE VIRTUAL TABLE " + table + " USING fts5(id UNINDEXED, doc)"
+	case SearchFTS4:
+		ddl = "CREATE VIRTUAL TABLE " + table + " USING fts4(id, doc, notindexed=id)"
+	default:
+		ddl = "CREATE TABLE " + table + " (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
+	}
+	_, err := tx.Exec(ctx, ddl)
+	return err
+}
+
+// searchRowID is the rowid of an ID's row in an FTS table: a 63-bit hash,
+// so that replacing a document is a lookup by rowid, not a scan.
+func searchRowID(id string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return int64(h.Sum64() & (1<<63 - 1))
+}
+
+// writeSearch replaces the documents of docs (id → text).
+func writeSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table string, ids []string, docs map[string]string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	rows := make([][]any, 0, len(ids))
+	if mode == SearchLike {
+		for _, id := range ids {
+			rows = append(rows, []any{id, strings.ToLower(docs[id])})
+		}
+		return insertRows(ctx, tx, "INSERT INTO "+table+" (id, doc)", rows,
+			"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc")
+	}
+	for _, id := range ids {
+		rows = append(rows, []any{searchRowID(id), id, docs[id]})
+	}
+	return insertRows(ctx, tx, "INSERT OR REPLACE INTO "+table+" (rowid, id, doc)", rows, "")
+}
+
+// deleteSearch removes the document of id.
+func deleteSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table, id string) error {
+	var err error
+	if mode == SearchLike {
+		_, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE id = $1", id)
+	} else {
+		_, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE rowid = $1", searchRowID(id))
+	}
+	return err
+}
+
+// searchCondition returns the condition on alias's doc column that finds
+// every term (as a prefix for FTS, anywhere for LIKE), with its arguments
+// numbered from $next.
+func searchCondition(mode SearchMode, alias string, terms []string, next int) (string, []any) {
+	if mode == SearchLike {
+		conds := make([]string, len(terms))
+		args := make([]any, len(terms))
+		for i, t := range terms {
+			conds[i] = alias + ".doc LIKE $" + strconv.Itoa(next+i) + ` ESCAPE '\'`
+			args[i] = "%" + likeEscaper.Replace(t) + "%"
+		}
+		return strings.Join(conds, " AND "), args
+	}
+	q := make([]string, len(terms))
+	for i, t := range terms {
+		q[i] = t + "*" // terms are letters and digits only: no FTS operator
+	}
+	return alias + ".doc MATCH $" + strconv.Itoa(next), []any{strings.Join(q, " ")}
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// maxParams bounds the parameters of one statement (SQLite's default
+// limit is 32766, PostgreSQL's 65535).
+const maxParams = 8000
+
+// insertRows runs head VALUES (…), (…) tail for rows, in as few
+// statements as the parameter limit allows.
+func insertRows(ctx context.Context, tx eventual.Tx, head string, rows [][]any, tail string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := max(1, maxParams/len(rows[0]))
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		var b strings.Builder
+		args := make([]any, 0, len(part)*len(part[0]))
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j, v := range r {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				args = append(args, v)
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(len(args)))
+			}
+			b.WriteByte(')')
+		}
+		if tail != "" {
+			b.WriteByte(' ')
+			b.WriteString(tail)
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inList returns "$next, $next+1, …" for n parameters.
+func inList(next, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(next + i))
+	}
+	return b.String()
+}
+
+// chunks calls fn with ids in slices of at most 500.
+func chunks(ids []string, fn func(part []any) error) error {
+	const size = 500
+	for start := 0; start < len(ids); start += size {
+		end := min(start+size, len(ids))
+		part := make([]any, 0, end-start)
+		for _, id := range ids[start:end] {
+			part = append(part, id)
+		}
+		if err := fn(part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
