@@ -250,6 +250,8 @@ func TestRetention(t *testing.T) {
 			}
 			got.waitDistinct(t, 10)
 			eventually(t, "rows deleted", func() bool { return count(t, s, "SELECT COUNT(*) FROM eventual_outbox") == 0 })
+			// The counter moves just after the commit that deleted them.
+			eventually(t, "10 counted sent", func() bool { return stats(t, o).Sent == 10 })
 			if st := stats(t, o); st.Sent != 10 {
 				t.Errorf("sent %d, want 10", st.Sent)
 			}
