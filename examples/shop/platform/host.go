@@ -255,7 +255,9 @@ func (h *Host) startModule(ctx context.Context, m Module, tr transport.Transport
 	if err != nil {
 		return nil, err
 	}
-	ob, err := outbox.New(ctx, st, outbox.WithLogger(log))
+	// Sent rows go at once: the marking is the deletion, and the tables
+	// stay small under load.
+	ob, err := outbox.New(ctx, st, outbox.WithLogger(log), outbox.WithRetention(0))
 	if err != nil {
 		return nil, err
 	}
