@@ -2,26 +2,14 @@ package adapters
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/examples/shop/customers/api"
 	"github.com/eventual-go/eventual/examples/shop/customers/internal/app"
 	"github.com/eventual-go/eventual/examples/shop/platform"
-	"github.com/eventual-go/eventual/transport"
 )
 
 // Subscribe handles the context's commands: many at once, in shared
-// transactions (inbox.Batched), each once.
+// transactions, each once.
 func Subscribe(ctx context.Context, s *platform.Services, a *app.App) error {
-	h := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		ctx = platform.Context(ctx, d)
-		switch d.Type {
-		case api.TypeAuthorizeCustomer:
-			return a.Authorize(ctx, tx, d)
-		}
-		return transport.Terminate(fmt.Errorf("customers: unknown command %s", d.Type))
-	}, 128)
-	return s.Transport.Subscribe(ctx, transport.Subscription{Subject: api.CommandsSubjects, Group: "customers", Concurrency: 128},
-		transport.Chain(h, transport.DeadLetter(s.Transport, "deadletter.customers", 5)))
+	return platform.HandleCommands(ctx, s, api.CommandsSubjects, platform.Handlers{api.TypeAuthorizeCustomer: a.Authorize})
 }

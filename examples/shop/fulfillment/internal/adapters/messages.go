@@ -4,7 +4,6 @@ package adapters
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/examples/shop/fulfillment/internal/sagas"
@@ -18,34 +17,27 @@ import (
 // cancellation saga for each cancelled one, in the inbox's transaction:
 // an event starts its saga once, however often it is delivered.
 func Subscribe(ctx context.Context, s *platform.Services, fo *saga.Orchestrator[sagas.Order], co *saga.Orchestrator[sagas.Cancelled]) error {
-	h := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		ctx = platform.Context(ctx, d)
-		switch d.Type {
-		case orderingapi.TypeOrderPlaced:
+	err := platform.HandleEvents(ctx, s, orderingapi.SubjectOrderPlaced, "fulfillment-placed", platform.Handlers{
+		orderingapi.TypeOrderPlaced: func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
 			o, err := platform.Decode[orderingapi.OrderPlaced](d)
 			if err != nil {
 				return err
 			}
 			_, err = fo.StartTx(ctx, tx, o.OrderID, sagas.Order{Order: o})
 			return err
-		case orderingapi.TypeOrderCancelled:
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return platform.HandleEvents(ctx, s, orderingapi.SubjectOrderCancelled, "fulfillment-cancelled", platform.Handlers{
+		orderingapi.TypeOrderCancelled: func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
 			c, err := platform.Decode[orderingapi.OrderCancelled](d)
 			if err != nil {
 				return err
 			}
 			_, err = co.StartTx(ctx, tx, c.OrderID, sagas.Cancelled{Order: c})
 			return err
-		}
-		return nil // the other order events start nothing
-	}, 256)
-	// A group consumes one subject: one group per event.
-	groups := map[string]string{orderingapi.SubjectOrderPlaced: "fulfillment-placed", orderingapi.SubjectOrderCancelled: "fulfillment-cancelled"}
-	for subject, group := range groups {
-		err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: subject, Group: group, Concurrency: 256},
-			transport.Chain(h, transport.DeadLetter(s.Transport, "deadletter.fulfillment", 5)))
-		if err != nil {
-			return fmt.Errorf("fulfillment: subscribe %s: %w", subject, err)
-		}
-	}
-	return nil
+		},
+	})
 }

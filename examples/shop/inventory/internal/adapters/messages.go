@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/examples/shop/inventory/api"
@@ -19,36 +18,24 @@ import (
 const ShipmentsGroup = "inventory-shipments"
 
 // Subscribe handles the context's commands, and commits an order's stock
-// when its shipment ships: many messages at once, in shared transactions
-// (inbox.Batched), each once.
+// when its shipment ships: many messages at once, in shared transactions,
+// each once.
 func Subscribe(ctx context.Context, s *platform.Services, a *app.App) error {
-	commands := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		ctx = platform.Context(ctx, d)
-		switch d.Type {
-		case api.TypeReserveStock:
-			return a.Reserve(ctx, tx, d)
-		case api.TypeReleaseStock:
-			return a.Release(ctx, tx, d)
-		case api.TypeCommitStock:
-			return a.Commit(ctx, tx, d)
-		}
-		return transport.Terminate(fmt.Errorf("inventory: unknown command %s", d.Type))
-	}, 128)
-	err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: api.CommandsSubjects, Group: "inventory", Concurrency: 128},
-		transport.Chain(commands, transport.DeadLetter(s.Transport, "deadletter.inventory", 5)))
+	err := platform.HandleCommands(ctx, s, api.CommandsSubjects, platform.Handlers{
+		api.TypeReserveStock: a.Reserve,
+		api.TypeReleaseStock: a.Release,
+		api.TypeCommitStock:  a.Commit,
+	})
 	if err != nil {
 		return err
 	}
-	shipped := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		if d.Type != shippingapi.TypeShipmentShipped {
-			return nil
-		}
-		e, err := platform.Decode[shippingapi.Shipment](d)
-		if err != nil {
-			return err
-		}
-		return a.ShipmentShipped(platform.Context(ctx, d), tx, e.OrderID)
-	}, 128)
-	return s.Transport.Subscribe(ctx, transport.Subscription{Subject: shippingapi.SubjectShipmentShipped, Group: ShipmentsGroup, Concurrency: 128},
-		transport.Chain(shipped, transport.DeadLetter(s.Transport, "deadletter.inventory", 5)))
+	return platform.HandleEvents(ctx, s, shippingapi.SubjectShipmentShipped, ShipmentsGroup, platform.Handlers{
+		shippingapi.TypeShipmentShipped: func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+			e, err := platform.Decode[shippingapi.Shipment](d)
+			if err != nil {
+				return err
+			}
+			return a.ShipmentShipped(ctx, tx, e.OrderID)
+		},
+	})
 }

@@ -2,15 +2,12 @@ package adapters
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/eventual-go/eventual"
 	catalogapi "github.com/eventual-go/eventual/examples/shop/catalog/api"
 	"github.com/eventual-go/eventual/examples/shop/ordering/api"
 	"github.com/eventual-go/eventual/examples/shop/ordering/internal/app"
 	"github.com/eventual-go/eventual/examples/shop/platform"
 	shippingapi "github.com/eventual-go/eventual/examples/shop/shipping/api"
-	"github.com/eventual-go/eventual/transport"
 )
 
 // Consumer groups of the context: the commands' is the context's name.
@@ -24,41 +21,26 @@ const (
 
 // Subscribe handles the context's commands (from the fulfillment saga),
 // the catalog's events (the local copy) and the shipping events (orders
-// shipped and delivered): each many at once, in shared transactions
-// (inbox.Batched), each once.
+// shipped and delivered): each many at once, in shared transactions, each
+// once.
 func Subscribe(ctx context.Context, s *platform.Services, a *app.App, c Catalog) error {
-	dead := transport.DeadLetter(s.Transport, "deadletter.ordering", 5)
-	commands := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		ctx = platform.Context(ctx, d)
-		switch d.Type {
-		case api.TypeConfirmOrder:
-			return a.ConfirmOrder(ctx, tx, d)
-		case api.TypeRejectOrder:
-			return a.RejectOrder(ctx, tx, d)
-		}
-		return transport.Terminate(fmt.Errorf("ordering: unknown command %s", d.Type))
-	}, 128)
-	if err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: api.CommandsSubjects, Group: Group, Concurrency: 128},
-		transport.Chain(commands, dead)); err != nil {
+	err := platform.HandleCommands(ctx, s, api.CommandsSubjects, platform.Handlers{
+		api.TypeConfirmOrder: a.ConfirmOrder,
+		api.TypeRejectOrder:  a.RejectOrder,
+	})
+	if err != nil {
 		return err
 	}
-	catalog := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		return c.Handle(platform.Context(ctx, d), tx, d)
-	}, 128)
-	if err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: catalogapi.EventsSubjects, Group: CatalogGroup, Concurrency: 128},
-		transport.Chain(catalog, dead)); err != nil {
+	catalog := platform.Handlers{}
+	for _, t := range []string{catalogapi.TypeStoreCreated, catalogapi.TypeStoreRebranded, catalogapi.TypeStoreParticipationChanged,
+		catalogapi.TypeProductAdded, catalogapi.TypeProductRebranded, catalogapi.TypeProductPriceChanged, catalogapi.TypeProductRemoved} {
+		catalog[t] = c.Handle
+	}
+	if err := platform.HandleEvents(ctx, s, catalogapi.EventsSubjects, CatalogGroup, catalog); err != nil {
 		return err
 	}
-	shipping := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		ctx = platform.Context(ctx, d)
-		switch d.Type {
-		case shippingapi.TypeShipmentShipped:
-			return a.ShipmentShipped(ctx, tx, d)
-		case shippingapi.TypeShipmentDelivered:
-			return a.ShipmentDelivered(ctx, tx, d)
-		}
-		return nil // the other shipping events are not ordering's business
-	}, 128)
-	return s.Transport.Subscribe(ctx, transport.Subscription{Subject: shippingapi.EventsSubjects, Group: ShippingGroup, Concurrency: 128},
-		transport.Chain(shipping, dead))
+	return platform.HandleEvents(ctx, s, shippingapi.EventsSubjects, ShippingGroup, platform.Handlers{
+		shippingapi.TypeShipmentShipped:   a.ShipmentShipped,
+		shippingapi.TypeShipmentDelivered: a.ShipmentDelivered,
+	})
 }
