@@ -279,7 +279,7 @@ func testNotifier(t *testing.T, b Backend) {
 	s := b.open(t)
 	n, ok := s.(eventual.Notifier)
 	if !ok {
-		t.Skip("the store does not implement eventual.Notifier")
+		t.Skip("the store does not implement eventual.Notifier: give it an Appended() <-chan struct{} method to run this test")
 	}
 	closed := func(c <-chan struct{}, within time.Duration) bool {
 		select {

@@ -19,7 +19,7 @@ import (
 // duplicates the retries make.
 func TestBrokerDownUnderLoad(t *testing.T) {
 	if testing.Short() {
-		t.Skip("takes about 10 s")
+		t.Skip("takes about 10 s: run without -short to include it")
 	}
 	dir := t.TempDir()
 	s, err := runServer(dir, -1)

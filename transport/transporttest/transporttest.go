@@ -605,7 +605,7 @@ func testCloseWaits(t *testing.T, newT New, _ Features) {
 
 func testPublishWaits(t *testing.T, newT New, f Features) {
 	if !f.PublishWaitsForHandling {
-		t.Skip("Publish returns once the broker stored the messages")
+		t.Skip("Publish returns once the broker stored the messages: runs for transports that set Features.PublishWaitsForHandling")
 	}
 	tr := open(t, newT)
 	p := prefix()
