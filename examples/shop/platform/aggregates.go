@@ -83,3 +83,12 @@ func save[T aggregate.Aggregate](ctx context.Context, tx eventual.Tx, repo *aggr
 	}
 	return ob.Add(ctx, tx, msgs...)
 }
+
+// One is the Decide result of a change that sends message m (as built by
+// Message, with its error): `return platform.One(platform.Message(…))`.
+func One(m transport.Message, err error) ([]transport.Message, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []transport.Message{m}, nil
+}

@@ -49,7 +49,7 @@ type Options struct {
 	Progress io.Writer
 }
 
-// Defaults fills the zero fields of o.
+// withDefaults fills the zero fields of o.
 func (o Options) withDefaults() Options {
 	if o.BaseURL == "" {
 		o.BaseURL = "http://127.0.0.1:8080"
@@ -477,9 +477,6 @@ func (r *run) do(req *http.Request, out any) (int, error) {
 		if err := json.Unmarshal(b, out); err != nil {
 			return resp.StatusCode, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 		}
-	}
-	if resp.StatusCode >= 300 && out != nil {
-		return resp.StatusCode, nil
 	}
 	return resp.StatusCode, nil
 }

@@ -63,7 +63,7 @@ func (a *App) CreateStore(ctx context.Context, id, name, location string) (*doma
 		if err := s.Create(name, location); err != nil {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectStoreCreated, api.TypeStoreCreated, id,
+		return platform.One(platform.Message(ctx, api.SubjectStoreCreated, api.TypeStoreCreated, id,
 			api.StoreCreated{StoreID: id, Name: s.Name, Location: s.Location}))
 	})
 }
@@ -76,7 +76,7 @@ func (a *App) RebrandStore(ctx context.Context, id, name string) (*domain.Store,
 		if err := s.Rebrand(name); err != nil || s.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectStoreRebranded, api.TypeStoreRebranded, id,
+		return platform.One(platform.Message(ctx, api.SubjectStoreRebranded, api.TypeStoreRebranded, id,
 			api.StoreRebranded{StoreID: id, Name: s.Name}))
 	})
 }
@@ -89,7 +89,7 @@ func (a *App) SetParticipation(ctx context.Context, id string, participating boo
 		if err := s.SetParticipation(participating); err != nil || s.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectStoreParticipationChanged, api.TypeStoreParticipationChanged, id,
+		return platform.One(platform.Message(ctx, api.SubjectStoreParticipationChanged, api.TypeStoreParticipationChanged, id,
 			api.StoreParticipationChanged{StoreID: id, Participating: s.Participating}))
 	})
 }
@@ -120,7 +120,7 @@ func (a *App) AddProduct(ctx context.Context, storeID, id, name, description, sk
 			if err := p.Add(storeID, name, description, sku, price); err != nil {
 				return nil, err
 			}
-			return one(platform.Message(ctx, api.SubjectProductAdded, api.TypeProductAdded, id, api.ProductAdded{
+			return platform.One(platform.Message(ctx, api.SubjectProductAdded, api.TypeProductAdded, id, api.ProductAdded{
 				ProductID: id, StoreID: storeID, Name: p.Name, Description: p.Description, SKU: p.SKU, Price: p.Price}))
 		})
 		return err
@@ -139,7 +139,7 @@ func (a *App) RebrandProduct(ctx context.Context, id, name, description string) 
 		if err := p.Rebrand(name, description); err != nil || p.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectProductRebranded, api.TypeProductRebranded, id,
+		return platform.One(platform.Message(ctx, api.SubjectProductRebranded, api.TypeProductRebranded, id,
 			api.ProductRebranded{ProductID: id, Name: p.Name, Description: p.Description}))
 	})
 }
@@ -153,7 +153,7 @@ func (a *App) ChangePrice(ctx context.Context, id string, price kernel.Money) (*
 		if err := p.ChangePrice(price); err != nil || p.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectProductPriceChanged, api.TypeProductPriceChanged, id,
+		return platform.One(platform.Message(ctx, api.SubjectProductPriceChanged, api.TypeProductPriceChanged, id,
 			api.ProductPriceChanged{ProductID: id, Price: p.Price, OldPrice: old}))
 	})
 }
@@ -165,7 +165,7 @@ func (a *App) RemoveProduct(ctx context.Context, id string) (*domain.Product, er
 		if err := p.Remove(); err != nil {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectProductRemoved, api.TypeProductRemoved, id, api.ProductRemoved{ProductID: id}))
+		return platform.One(platform.Message(ctx, api.SubjectProductRemoved, api.TypeProductRemoved, id, api.ProductRemoved{ProductID: id}))
 	})
 }
 
@@ -177,11 +177,4 @@ func (a *App) GetProduct(ctx context.Context, id string) (*domain.Product, error
 		return nil, fmt.Errorf("%w: product %s", platform.ErrNotFound, id)
 	}
 	return p, err
-}
-
-func one(m transport.Message, err error) ([]transport.Message, error) {
-	if err != nil {
-		return nil, err
-	}
-	return []transport.Message{m}, nil
 }

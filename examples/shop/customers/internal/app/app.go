@@ -49,7 +49,7 @@ func (a *App) Register(ctx context.Context, id, name, email, sms string) (*domai
 		if err := c.Register(name, email, sms); err != nil {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectCustomerRegistered, api.TypeCustomerRegistered, id,
+		return platform.One(platform.Message(ctx, api.SubjectCustomerRegistered, api.TypeCustomerRegistered, id,
 			api.CustomerRegistered{CustomerID: id, Name: c.Name, Email: c.Email, SMSNumber: c.SMSNumber}))
 	})
 }
@@ -61,7 +61,7 @@ func (a *App) ChangeContact(ctx context.Context, id, email, sms string) (*domain
 		if err := c.ChangeContact(email, sms); err != nil || c.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectContactChanged, api.TypeContactChanged, id,
+		return platform.One(platform.Message(ctx, api.SubjectContactChanged, api.TypeContactChanged, id,
 			api.ContactChanged{CustomerID: id, Email: c.Email, SMSNumber: c.SMSNumber}))
 	})
 }
@@ -73,7 +73,7 @@ func (a *App) Enable(ctx context.Context, id string) (*domain.Customer, error) {
 		if err := c.Enable(); err != nil || c.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectCustomerEnabled, api.TypeCustomerEnabled, id, api.CustomerEnabled{CustomerID: id}))
+		return platform.One(platform.Message(ctx, api.SubjectCustomerEnabled, api.TypeCustomerEnabled, id, api.CustomerEnabled{CustomerID: id}))
 	})
 }
 
@@ -84,7 +84,7 @@ func (a *App) Disable(ctx context.Context, id, reason string) (*domain.Customer,
 		if err := c.Disable(reason); err != nil || c.Version() == before {
 			return nil, err
 		}
-		return one(platform.Message(ctx, api.SubjectCustomerDisabled, api.TypeCustomerDisabled, id,
+		return platform.One(platform.Message(ctx, api.SubjectCustomerDisabled, api.TypeCustomerDisabled, id,
 			api.CustomerDisabled{CustomerID: id, Reason: c.DisabledReason}))
 	})
 }
@@ -123,11 +123,4 @@ func (a *App) Authorize(ctx context.Context, tx eventual.Tx, d transport.Deliver
 		return err
 	}
 	return a.outbox.Add(ctx, tx, m)
-}
-
-func one(m transport.Message, err error) ([]transport.Message, error) {
-	if err != nil {
-		return nil, err
-	}
-	return []transport.Message{m}, nil
 }
