@@ -575,3 +575,87 @@ func TestMarkFailureRepublishes(t *testing.T) {
 		}
 	})
 }
+
+// A hop through the outbox must not wait for every consumer of the batches
+// before: with a pipelined publisher (inproc), a message added while a
+// consumer still handles an earlier batch goes out at once.
+func TestPipelinedRelayDoesNotWaitForEarlierBatches(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		o := newOutbox(t, s)
+		tr := newTransport(t)
+		entered, release := make(chan struct{}), make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := tr.Subscribe(ctx, transport.Subscription{Subject: "p.slow", Group: "slow"}, func(context.Context, transport.Delivery) error {
+			close(entered)
+			<-release
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast := subscribe(t, tr, "p.fast", 1)
+		startRelay(t, o, tr)
+		add(t, s, o, msg("p.slow", "a", 0))
+		<-entered
+		add(t, s, o, msg("p.fast", "b", 1))
+		deadline := time.Now().Add(5 * time.Second)
+		for len(fast.deliveries()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		n := len(fast.deliveries())
+		close(release)
+		if n == 0 {
+			t.Fatal("the second batch waited for the first one's consumer")
+		}
+		eventually(t, "backlog 0", func() bool { return stats(t, o).Backlog == 0 })
+	})
+}
+
+// pipelined wraps inproc, failing the acknowledgement of the first batches.
+type pipelined struct {
+	*inproc.Transport
+	fails     atomic.Int64
+	published atomic.Int64
+}
+
+func (p *pipelined) PublishAsync(ctx context.Context, msgs ...transport.Message) (func(context.Context) error, error) {
+	p.published.Add(int64(len(msgs)))
+	wait, err := p.Transport.PublishAsync(ctx, msgs...)
+	if err != nil || p.fails.Add(-1) < 0 {
+		return wait, err
+	}
+	return func(ctx context.Context) error {
+		if err := wait(ctx); err != nil {
+			return err
+		}
+		return errBoom
+	}, nil
+}
+
+func TestPipelinedAcknowledgementFailureRepublishesInOrder(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		o := newOutbox(t, s, outbox.WithBatchSize(4), outbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
+		p := &pipelined{Transport: newTransport(t)}
+		p.fails.Store(3)
+		got := subscribe(t, p, "q.>", 3)
+		var msgs []transport.Message
+		for i := range 40 {
+			msgs = append(msgs, msg("q.x", fmt.Sprintf("k%d", i%3), i))
+		}
+		for i := 0; i < len(msgs); i += 5 {
+			add(t, s, o, msgs[i:i+5]...)
+		}
+		startRelay(t, o, p)
+		got.waitDistinct(t, len(msgs))
+		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+		if n := p.published.Load(); n <= int64(len(msgs)) {
+			t.Errorf("%d messages published: the batches not acknowledged were not published again", n)
+		}
+		if n := checkOrder(t, got.deliveries()); n != 3 {
+			t.Errorf("%d keys", n)
+		}
+	})
+}

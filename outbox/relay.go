@@ -36,6 +36,14 @@ const markTimeout = 10 * time.Second
 // keep their order. A row that can never be published (a transport that
 // rejects it) therefore holds up the relay, and shows in Stats.
 //
+// With a transport.PipelinedPublisher (transport/inproc), the relay sends
+// the next batch without waiting for the last to be acknowledged: up to
+// five batches are on their way, acknowledged and marked in order. When
+// an acknowledgement fails, the later ones are disregarded and the relay
+// publishes again from the first unmarked row, as above. A hop through
+// the outbox then costs no more than the slowest consumer's handling of
+// one batch, not of every batch queued before it.
+//
 // Relay wakes at once when a transaction that called Add on this Outbox
 // commits, and every poll interval (WithPollInterval) to find rows added by
 // other processes. At start and every minute it deletes the sent rows
@@ -94,8 +102,15 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 		if b.err == nil && len(b.msgs) == o.cfg.batchSize {
 			next = o.prefetch(ctx, b.seqs[len(b.seqs)-1])
 		}
+		var wait func(context.Context) error
 		if b.err == nil && len(b.msgs) > 0 {
-			if err := pub.Publish(ctx, b.msgs...); err != nil {
+			var err error
+			if pp, ok := pub.(transport.PipelinedPublisher); ok {
+				wait, err = pp.PublishAsync(ctx, b.msgs...)
+			} else {
+				err = pub.Publish(ctx, b.msgs...)
+			}
+			if err != nil {
 				b.err = fmt.Errorf("outbox: publish %d messages: %w", len(b.msgs), err)
 			}
 		}
@@ -118,7 +133,7 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 		o.health.ok()
 		if len(b.msgs) > 0 {
 			cursor = b.seqs[len(b.seqs)-1]
-			mk.mark(b.seqs)
+			mk.mark(b.seqs, wait)
 		}
 		if next != nil {
 			continue // there is more at once
@@ -148,52 +163,96 @@ func (o *Outbox) prefetch(ctx context.Context, seq int64) chan batchRead {
 	return ch
 }
 
-// marker marks published batches sent, in order, in the background.
+// marker waits for published batches to be acknowledged (when they were
+// published with PublishAsync) and marks them sent, in order, in the
+// background.
 type marker struct {
-	o    *Outbox
-	ctx  context.Context
-	todo chan []int64
-	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	o       *Outbox
+	relay   context.Context // waits end with it
+	ctx     context.Context // markings outlive it
+	todo    chan markItem
+	done    chan struct{}
+	mu      sync.Mutex
+	err     error
+	epoch   int // of the items the relay queues; a failure starts a new one
+	skipped int // the epoch whose later items are disregarded
+}
+
+// markItem is a published batch: its rows, and the wait for its
+// acknowledgement (nil: acknowledged already).
+type markItem struct {
+	seqs  []int64
+	wait  func(context.Context) error
+	epoch int
 }
 
 func (o *Outbox) newMarker(ctx context.Context) *marker {
-	m := &marker{o: o, ctx: context.WithoutCancel(ctx), todo: make(chan []int64, 4), done: make(chan struct{})}
+	m := &marker{o: o, relay: ctx, ctx: context.WithoutCancel(ctx), todo: make(chan markItem, 4),
+		done: make(chan struct{}), skipped: -1}
 	go m.run()
 	return m
 }
 
-// mark queues seqs to be marked sent; it waits while four batches wait.
-func (m *marker) mark(seqs []int64) { m.todo <- seqs }
+// mark queues a published batch to be marked sent once wait (if any)
+// returns nil; it waits while four batches wait.
+func (m *marker) mark(seqs []int64, wait func(context.Context) error) {
+	m.mu.Lock()
+	epoch := m.epoch
+	m.mu.Unlock()
+	m.todo <- markItem{seqs: seqs, wait: wait, epoch: epoch}
+}
 
 func (m *marker) run() {
 	defer close(m.done)
-	for seqs := range m.todo {
+	for it := range m.todo {
+		m.mu.Lock()
+		skip := it.epoch == m.skipped
+		m.mu.Unlock()
+		if skip {
+			continue // behind a batch that failed: published again
+		}
+		if it.wait != nil {
+			if err := it.wait(m.relay); err != nil {
+				m.fail(it, fmt.Errorf("outbox: publish %d messages: %w", len(it.seqs), err))
+				continue
+			}
+		}
 		// A batch that went out is worth marking even as the relay stops:
 		// it spares the broker a re-publish.
 		ctx, cancel := context.WithTimeout(m.ctx, markTimeout)
-		n, err := m.o.markSent(ctx, seqs)
+		n, err := m.o.markSent(ctx, it.seqs)
 		cancel()
 		if err != nil {
-			err = fmt.Errorf("outbox: mark %d published messages sent: %w", len(seqs), err)
-			m.o.health.fail(err)
-			m.o.cfg.log.Warn("outbox: marking sent failed; the messages will be published again", "err", err)
-			m.mu.Lock()
-			m.err = err
-			m.mu.Unlock()
+			m.fail(it, fmt.Errorf("outbox: mark %d published messages sent: %w", len(it.seqs), err))
 			continue
 		}
 		m.o.sent.Add(n)
 	}
 }
 
-// failed returns, and forgets, the last marking error.
+// fail records err for the relay and disregards the batches queued after
+// it until the relay has seen it.
+func (m *marker) fail(it markItem, err error) {
+	if m.relay.Err() == nil {
+		m.o.health.fail(err)
+		m.o.cfg.log.Warn("outbox: a published batch was not acknowledged or not marked sent; the messages will be published again", "err", err)
+	}
+	m.mu.Lock()
+	m.err = err
+	m.skipped = it.epoch
+	m.mu.Unlock()
+}
+
+// failed returns, and forgets, the last error; the batches the relay
+// queues after it are a new epoch.
 func (m *marker) failed() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	err := m.err
-	m.err = nil
+	if err != nil {
+		m.err = nil
+		m.epoch++
+	}
 	return err
 }
 

@@ -1,6 +1,7 @@
 package saga
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -62,7 +63,9 @@ type Instance[D any] struct {
 	UpdatedAt time.Time
 }
 
-// HistoryEntry is one event of an instance's history.
+// HistoryEntry is one entry of an instance's history. The entries one
+// transaction recorded (a reply, the step's completion, the next command)
+// are stored as one event: they share its Version, Position, At and Data.
 type HistoryEntry struct {
 	// Type is one of the Event… constants.
 	Type string
@@ -81,7 +84,8 @@ type HistoryEntry struct {
 	// MessageID is the command sent, or the reply received.
 	MessageID string
 	ReplyType string
-	// Data is the instance's data after the event, as JSON.
+	// Data is the instance's data after the transaction that recorded the
+	// entry, as JSON.
 	Data json.RawMessage
 }
 
@@ -114,6 +118,13 @@ type historyData struct {
 	// Data is the instance's data after the event when it changed since
 	// the previous event, and omitted otherwise (History fills it in).
 	Data json.RawMessage `json:"data,omitempty"`
+	// Before holds the entries that one transaction recorded ahead of
+	// this one (the event's type is the last entry's), oldest first;
+	// each names its Type. One event per transaction instead of one per
+	// entry: a step's reply, its completion and the next command are
+	// one write.
+	Before []historyData `json:"before,omitempty"`
+	Type   string        `json:"type,omitempty"`
 }
 
 // StreamID is the ID of the stream holding the history of instance id of
@@ -151,7 +162,40 @@ type state[D any] struct {
 
 	isNew   bool
 	changed bool
-	events  []eventual.EventData // history recorded by this transaction
+	entries []historyData // history recorded by this transaction, Type set
+	encoded []byte        // data as JSON, set by encode
+}
+
+// nextVersion is the history's version once this transaction's entries
+// are written: they go in one event.
+func (st *state[D]) nextVersion() uint64 {
+	if len(st.entries) == 0 {
+		return st.version
+	}
+	return st.version + 1
+}
+
+// historyEvent is the event of this transaction's entries: the last one,
+// carrying the earlier ones in Before and the data if it changed. It
+// needs encode to have run.
+func (st *state[D]) historyEvent() (eventual.EventData, error) {
+	last := st.entries[len(st.entries)-1]
+	typ := last.Type
+	last.Type = ""
+	if len(st.entries) > 1 {
+		last.Before = st.entries[:len(st.entries)-1]
+	}
+	if !bytes.Equal(st.encoded, st.recorded) {
+		last.Data = st.encoded
+	}
+	b, err := json.Marshal(last)
+	if err != nil {
+		return eventual.EventData{}, fmt.Errorf("saga %s %s: encode history: %w", st.name, st.id, err)
+	}
+	st.recorded = st.encoded
+	meta := st.meta
+	meta.Extra = nil
+	return eventual.EventData{Type: typ, Data: b, Metadata: meta}, nil
 }
 
 const rowColumns = "id, status, step, attempt, awaiting, due_at, data, metadata, error, version, started_at, updated_at"
@@ -234,6 +278,7 @@ func (st *state[D]) encode() (row, error) {
 	if err != nil {
 		return row{}, fmt.Errorf("saga %s %s: encode data: %w", st.name, st.id, err)
 	}
+	st.encoded = data
 	r := row{id: st.id, old: st.version}
 	if !st.meta.IsZero() {
 		b, err := json.Marshal(st.meta)
@@ -247,7 +292,7 @@ func (st *state[D]) encode() (row, error) {
 		due = st.due.UnixMicro()
 	}
 	r.args = []any{string(st.status), st.step, st.attempt, st.awaiting, due, string(data), st.err,
-		int64(st.version + uint64(len(st.events)))}
+		int64(st.nextVersion())}
 	return r, nil
 }
 

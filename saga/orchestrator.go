@@ -324,8 +324,15 @@ func (o *Orchestrator[D]) write(x *txn[D], states []*state[D]) error {
 		if !st.changed {
 			continue
 		}
+		if len(st.entries) == 0 {
+			continue
+		}
+		e, err := st.historyEvent()
+		if err != nil {
+			return err
+		}
 		appends = append(appends, eventual.AppendRequest{StreamID: StreamID(st.name, st.id),
-			Expected: eventual.Exact(st.version), Events: st.events})
+			Expected: eventual.Exact(st.version), Events: []eventual.EventData{e}})
 	}
 	if len(appends) == 0 {
 		return nil
@@ -588,9 +595,13 @@ func (o *Orchestrator[D]) History(ctx context.Context, id string) ([]HistoryEntr
 		if len(h.Data) == 0 && len(out) > 0 { // unchanged since the previous event
 			h.Data = out[len(out)-1].Data
 		}
-		out = append(out, HistoryEntry{Type: e.Type, At: e.RecordedAt, Version: e.Version, Position: e.Position,
-			Status: h.Status, Step: h.Step, StepName: h.StepName, Attempt: h.Attempt, Reason: h.Reason,
-			MessageID: h.MessageID, ReplyType: h.ReplyType, Data: h.Data})
+		h.Type = e.Type
+		for _, b := range append(h.Before, h) {
+			// Entries of one transaction get its data: what was committed.
+			out = append(out, HistoryEntry{Type: b.Type, At: e.RecordedAt, Version: e.Version, Position: e.Position,
+				Status: b.Status, Step: b.Step, StepName: b.StepName, Attempt: b.Attempt, Reason: b.Reason,
+				MessageID: b.MessageID, ReplyType: b.ReplyType, Data: h.Data})
+		}
 	}
 	return out, nil
 }

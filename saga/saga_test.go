@@ -138,6 +138,11 @@ func TestHappyPath(t *testing.T) {
 	if n := count(hist, saga.EventStepCompleted); n != 5 {
 		t.Errorf("%d steps completed in the history, want 5: %v", n, hist)
 	}
+	// One history event per transaction: the start, and each of the four
+	// replies (with the step's completion and the next command in it).
+	if info, err := h.Store().StreamInfo(context.Background(), saga.StreamID("fulfillment", "o-1")); err != nil || info.Version != 5 {
+		t.Errorf("history stream at version %d (%v), want 5 events for %d entries", info.Version, err, len(hist))
+	}
 }
 
 func count(hist []string, typ string) int {

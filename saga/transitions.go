@@ -1,7 +1,6 @@
 package saga
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,21 +41,17 @@ type txn[D any] struct {
 	commands []transport.Message
 }
 
-// record adds a history event for st's current state.
+// record adds a history entry for st's current state. The transaction's
+// entries are written as one event (state.historyEvent), with the data
+// once, and only if it changed: a saga of ten transitions over a large
+// order would otherwise store it ten times.
 func (x *txn[D]) record(st *state[D], typ string, h historyData) {
+	h.Type = typ
 	h.Step, h.Attempt, h.Status = st.step, st.attempt, st.status
 	if st.step >= 0 && st.step < len(x.o.def.steps) {
 		h.StepName = x.o.def.steps[st.step].name
 	}
-	// The data goes in only when it changed: a saga of ten transitions
-	// over a large order would otherwise store it ten times.
-	if d, _ := json.Marshal(st.data); !bytes.Equal(d, st.recorded) {
-		h.Data, st.recorded = d, d
-	}
-	b, _ := json.Marshal(h)
-	meta := st.meta
-	meta.Extra = nil
-	st.events = append(st.events, eventual.EventData{Type: typ, Data: b, Metadata: meta})
+	st.entries = append(st.entries, h)
 	st.changed = true
 }
 
@@ -149,8 +144,9 @@ func (x *txn[D]) send(st *state[D], build CommandFunc[D], phase byte, s *step[D]
 		return err
 	}
 	prefix := commandPrefix(st.name, st.id, phase, st.step)
-	// The command_sent event's version makes every attempt's ID unique.
-	msg.ID = prefix + strconv.FormatUint(st.version+uint64(len(st.events))+1, 10)
+	// The version of the history event that records the sending, and the
+	// entry's place in it, make every attempt's ID unique.
+	msg.ID = prefix + strconv.FormatUint(st.version+1, 10) + "." + strconv.Itoa(len(st.entries)+1)
 	msg.ReplyTo = x.o.def.replySubject
 	if msg.Key == "" {
 		msg.Key = st.id

@@ -157,6 +157,22 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs ...Message) error
 }
 
+// PipelinedPublisher is a Publisher that can take a batch at once and
+// acknowledge it later, so that a caller (the outbox relay) can send the
+// next batch before the last one is acknowledged.
+//
+// PublishAsync queues msgs behind everything queued by earlier calls (in
+// the order of the calls) and returns a wait function that returns what
+// Publish would have: nil once every message was acknowledged. A caller
+// that must keep the order of its messages publishes again from the first
+// batch whose wait failed, and disregards the waits of the batches after
+// it. Errors of PublishAsync itself: as Publish's; nothing was queued
+// then.
+type PipelinedPublisher interface {
+	Publisher
+	PublishAsync(ctx context.Context, msgs ...Message) (wait func(ctx context.Context) error, err error)
+}
+
 // Delivery is a message as a subscriber receives it.
 type Delivery struct {
 	Message

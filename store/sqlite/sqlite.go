@@ -116,13 +116,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		"_stmt_cache_size": {"64"},
 	}
 	checkpoint := fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", o.checkpointPages)
-	s.w = sql.OpenDB(connector{dsn: dsn(path, params), init: []string{checkpoint}})
+	// Sorts, transient indexes and statement journals stay in memory: on
+	// disk each one is a new file under /var/tmp written page by page.
+	tempStore := "PRAGMA temp_store = MEMORY"
+	s.w = sql.OpenDB(connector{dsn: dsn(path, params), init: []string{checkpoint, tempStore}})
 	s.w.SetMaxOpenConns(1)
 	s.w.SetMaxIdleConns(1)
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
 	params.Set("_query_only", "1")
-	s.r = sql.OpenDB(connector{dsn: dsn(path, params)})
+	s.r = sql.OpenDB(connector{dsn: dsn(path, params), init: []string{tempStore}})
 	s.r.SetMaxOpenConns(o.readers)
 	s.r.SetMaxIdleConns(o.readers)
 	if err := s.w.PingContext(ctx); err != nil {

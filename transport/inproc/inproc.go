@@ -115,20 +115,33 @@ func New(opts ...Option) (*Transport, error) {
 // Errors: transport.ErrInvalidMessage (nothing sent), transport.ErrClosed,
 // the context's.
 func (t *Transport) Publish(ctx context.Context, msgs ...transport.Message) error {
+	wait, err := t.PublishAsync(ctx, msgs...)
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// PublishAsync queues msgs as Publish does, behind those of earlier calls,
+// and returns at once; wait waits as Publish would. A wait fails only when
+// its context ends (the messages stay queued) or the transport closes,
+// and then so do the waits of later calls that end the same way
+// (transport.PipelinedPublisher).
+func (t *Transport) PublishAsync(ctx context.Context, msgs ...transport.Message) (wait func(context.Context) error, err error) {
 	for _, m := range msgs {
 		if err := m.Validate(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	wait := &waiter{done: make(chan struct{})}
-	wait.n.Add(1) // held until every envelope is queued
+	w := &waiter{done: make(chan struct{})}
+	w.n.Add(1) // held until every envelope is queued
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return transport.ErrClosed
+		return nil, transport.ErrClosed
 	}
 	for _, m := range msgs {
 		if t.dedup.seen(m.ID) {
@@ -137,24 +150,26 @@ func (t *Transport) Publish(ctx context.Context, msgs ...transport.Message) erro
 		m.Metadata = m.Metadata.Clone()
 		for _, g := range t.groups {
 			if transport.Match(g.subject, m.Subject) {
-				wait.n.Add(1)
-				g.add(&envelope{msg: m, attempt: 1, wait: wait})
+				w.n.Add(1)
+				g.add(&envelope{msg: m, attempt: 1, wait: w})
 			}
 		}
 	}
 	t.mu.Unlock()
-	wait.settle()
+	w.settle()
 	if t.async || !transport.Waiting(ctx) {
-		return nil
+		return func(context.Context) error { return nil }, nil
 	}
-	select {
-	case <-wait.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("inproc: messages queued, not yet handled: %w", ctx.Err())
-	case <-t.ctx.Done():
-		return transport.ErrClosed
-	}
+	return func(ctx context.Context) error {
+		select {
+		case <-w.done:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("inproc: messages queued, not yet handled: %w", ctx.Err())
+		case <-t.ctx.Done():
+			return transport.ErrClosed
+		}
+	}, nil
 }
 
 // Subscribe joins sub.Group (creating it for sub.Subject) and handles its

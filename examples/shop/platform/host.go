@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -106,7 +107,7 @@ type Host struct {
 	workCtx  context.Context
 	fail     chan error
 	stops    []func(ctx context.Context) error
-	outboxes []*outbox.Outbox
+	outboxes []moduleOutbox
 	closers  []func() error
 	closeTr  func() error
 	services map[string]*Services
@@ -200,7 +201,12 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	}
 	var runners []*projection.Runner
 	for _, m := range h.modules {
-		s, err := h.startModule(workCtx, m, tr, router, metrics)
+		var s *Services
+		// Goroutines inherit profiler labels: a CPU profile (--pprof)
+		// tells the modules' work apart by its "module" label.
+		pprof.Do(workCtx, pprof.Labels("module", m.Name()), func(ctx context.Context) {
+			s, err = h.startModule(ctx, m, tr, router, metrics)
+		})
 		if err != nil {
 			return fmt.Errorf("module %s: %w", m.Name(), err)
 		}
@@ -213,7 +219,9 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		h.closers = append(h.closers, r.Close)
 	}
 	for _, ob := range h.outboxes {
-		h.goWorker("outbox relay", func(ctx context.Context) error { return ob.Relay(ctx, tr) })
+		pprof.Do(workCtx, pprof.Labels("module", ob.module), func(context.Context) {
+			h.goWorker(ob.module+"/outbox relay", func(ctx context.Context) error { return ob.Relay(ctx, tr) })
+		})
 	}
 	h.goWorker("idempotency cleanup", func(ctx context.Context) error {
 		for {
@@ -277,11 +285,17 @@ func (h *Host) startModule(ctx context.Context, m Module, tr transport.Transport
 		return nil, err
 	}
 	h.mu.Lock()
-	h.outboxes = append(h.outboxes, ob)
+	h.outboxes = append(h.outboxes, moduleOutbox{m.Name(), ob})
 	h.services[m.Name()] = s
 	h.mu.Unlock()
 	h.goWorker(m.Name()+"/inbox cleanup", in.Run)
 	return s, nil
+}
+
+// moduleOutbox is a module's outbox, named for logs and profiles.
+type moduleOutbox struct {
+	module string
+	*outbox.Outbox
 }
 
 // openStore opens the data of one module: data/<name>.db, or the schema
@@ -384,7 +398,8 @@ func (h *Host) shutdown(srv *http.Server) error {
 		errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
 	}
 	// Let the relays send what the last requests wrote.
-	for _, ob := range h.outboxes {
+	for _, mo := range h.outboxes {
+		ob := mo.Outbox
 		for {
 			st, err := ob.Stats(ctx)
 			if err != nil || st.Backlog == 0 || ctx.Err() != nil {
