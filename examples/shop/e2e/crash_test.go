@@ -8,9 +8,16 @@ import (
 // TestKilledMidSaga kills the shop (SIGKILL) while sagas are under way and
 // restarts it on the same data: every order still completes, each payment
 // is captured once, and exactly the confirmed orders' stock stays
-// reserved.
+// reserved — with commits flushed to disk (full) and without (normal: a
+// process crash loses nothing either).
 func TestKilledMidSaga(t *testing.T) {
-	s := startShop(t)
+	for _, sync := range []string{"full", "normal"} {
+		t.Run(sync, func(t *testing.T) { killedMidSaga(t, "SHOP_SQLITE_SYNC="+sync) })
+	}
+}
+
+func killedMidSaga(t *testing.T, env ...string) {
+	s := startShop(t, env...)
 	w := setUp(s)
 	const orders = 40
 	ids := make([]string, orders)

@@ -309,7 +309,11 @@ func (h *Host) openStore(ctx context.Context, name string) (Store, error) {
 		if err := os.MkdirAll(h.cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		st, err = sqlite.Open(ctx, filepath.Join(h.cfg.DataDir, name+".db"))
+		sync := sqlite.SyncFull
+		if h.cfg.Sync == "normal" {
+			sync = sqlite.SyncNormal
+		}
+		st, err = sqlite.Open(ctx, filepath.Join(h.cfg.DataDir, name+".db"), sqlite.WithSynchronous(sync))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open the %s store: %w", name, err)

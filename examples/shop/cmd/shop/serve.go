@@ -43,7 +43,7 @@ SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.`,
 }
 
 func newServeCmd() *cobra.Command {
-	var addr, data, pprofAddr string
+	var addr, data, pprofAddr, sync string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the shop's API with its modules (the default command)",
@@ -58,6 +58,12 @@ func newServeCmd() *cobra.Command {
 			}
 			if data != "" {
 				cfg.DataDir = data
+			}
+			if sync != "" {
+				cfg.Sync = sync
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
 			}
 			fm, err := fulfillmentFromEnv()
 			if err != nil {
@@ -87,6 +93,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "", "HTTP address (default SHOP_HTTP_ADDR or :8080)")
 	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's profiler (net/http/pprof) on this address, like 127.0.0.1:6060")
 	cmd.Flags().StringVar(&data, "data", "", "data directory of the SQLite files (default SHOP_DATA_DIR or ./data)")
+	cmd.Flags().StringVar(&sync, "sync", "", "SQLite commits: full (flushed to disk, survive a power cut) or normal (survive a crash of the process, not of the machine; much faster) (default SHOP_SQLITE_SYNC or full)")
 	return cmd
 }
 
