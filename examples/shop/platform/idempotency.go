@@ -28,6 +28,7 @@ const IdempotencyHeader = "Idempotency-Key"
 // so that a retry runs again. Keys are forgotten after Retention.
 type Idempotency struct {
 	store     Store
+	commits   *Committer // claims and responses of concurrent requests share commits
 	log       *slog.Logger
 	Retention time.Duration
 }
@@ -55,7 +56,7 @@ func NewIdempotency(ctx context.Context, store Store, log *slog.Logger) (*Idempo
 	if err != nil {
 		return nil, fmt.Errorf("idempotency table: %w", err)
 	}
-	return &Idempotency{store: store, log: log, Retention: 24 * time.Hour}, nil
+	return &Idempotency{store: store, commits: NewCommitter(store, 256), log: log, Retention: 24 * time.Hour}, nil
 }
 
 // abandoned is how old a request still marked running may be before a
@@ -129,7 +130,8 @@ type remembered struct {
 // stored under it; a running one older than abandoned is taken over.
 func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string) (owner bool, stored remembered, err error) {
 	now := time.Now()
-	err = i.store.InTx(ctx, func(tx eventual.Tx) error {
+	err = i.commits.Do(ctx, func(ctx context.Context, tx eventual.Tx) error {
+		owner, stored = false, remembered{}
 		n, err := tx.Exec(ctx, `INSERT INTO shop_idempotency (key, method, path, body_hash, status, created_at)
 			VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT DO NOTHING`, key, method, path, hash, now.UnixMicro())
 		if err != nil || n == 1 {
@@ -160,8 +162,7 @@ func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string)
 func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Handler, key, hash string) {
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(rec, r)
-	ctx := context.WithoutCancel(r.Context())
-	err := i.store.InTx(ctx, func(tx eventual.Tx) error {
+	err := i.commits.Do(r.Context(), func(ctx context.Context, tx eventual.Tx) error {
 		if rec.status >= 500 {
 			_, err := tx.Exec(ctx, "DELETE FROM shop_idempotency WHERE key = $1 AND method = $2 AND path = $3", key, r.Method, r.URL.Path)
 			return err

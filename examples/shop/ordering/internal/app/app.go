@@ -81,7 +81,7 @@ type App struct {
 	catalog Catalog
 	pricing domain.Pricing
 	now     func() time.Time
-	creates creates
+	creates *platform.Committer // orders placed concurrently share commits
 	// Codec decodes the stored events (for the projections).
 	Codec *codec.Registry
 }
@@ -105,7 +105,7 @@ func New(store platform.Store, ob *outbox.Outbox, catalog Catalog) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	return &App{store: store, orders: orders, baskets: baskets, outbox: ob, catalog: catalog,
+	return &App{store: store, creates: platform.NewCommitter(store, maxCreateBatch), orders: orders, baskets: baskets, outbox: ob, catalog: catalog,
 		pricing: domain.DefaultPricing(), now: time.Now, Codec: reg}, nil
 }
 
