@@ -518,3 +518,28 @@ func TestPlaceConcurrently(t *testing.T) {
 	}
 	h.Eventually("one OrderPlaced each", func() bool { return len(events.Of(api.TypeOrderPlaced)) == len(seen) })
 }
+
+// Past MaxPending orders being fulfilled, placing one answers 503 at once;
+// a confirmed or rejected order makes room again.
+func TestAdmissionBoundsPendingOrders(t *testing.T) {
+	h := platformtest.Start(t, ordering.Module{MaxPending: 2})
+	seed(t, h)
+	body := placeBody(map[string]any{"product_id": "p-1", "quantity": 1})
+	var a, b order
+	h.Post("/api/orders", body, &a, 201)
+	h.Post("/api/orders", body, &b, 201)
+	if p := problem(t, h, "POST", "/api/orders", body, 503); !strings.Contains(p.Detail, "2 orders") {
+		t.Errorf("over the limit: %+v", p)
+	}
+	var bk basket
+	h.Post("/api/baskets", map[string]string{"customer_id": "c-1"}, &bk, 201)
+	h.Post("/api/baskets/"+bk.ID+"/items", map[string]any{"product_id": "p-1", "quantity": 1}, &bk, 200)
+	problem(t, h, "POST", "/api/baskets/"+bk.ID+"/checkout", map[string]any{"shipping_address": paris, "payment_token": "tok_visa"}, 503)
+
+	h.Request(api.SubjectConfirmOrder, api.TypeConfirmOrder, a.ID, api.ConfirmOrder{OrderID: a.ID, TrackingNumber: "TRK-1"})
+	var c order
+	h.Post("/api/orders", body, &c, 201)
+	problem(t, h, "POST", "/api/orders", body, 503)
+	h.Request(api.SubjectRejectOrder, api.TypeRejectOrder, b.ID, api.RejectOrder{OrderID: b.ID, Reason: "declined"})
+	h.Post("/api/baskets/"+bk.ID+"/checkout", map[string]any{"shipping_address": paris, "payment_token": "tok_visa"}, &c, 201)
+}

@@ -21,6 +21,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnprocessable → 422: well-formed, but it cannot be done.
 	ErrUnprocessable = errors.New("unprocessable")
+	// ErrUnavailable → 503 with Retry-After: the shop is at capacity;
+	// the same request may succeed in a moment.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // FieldError says what is wrong with one field of a request.
@@ -95,6 +98,8 @@ func StatusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, ErrUnprocessable):
 		return http.StatusUnprocessableEntity
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -112,6 +117,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		p.Detail = "an internal error; it was logged"
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)

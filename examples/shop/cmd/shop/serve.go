@@ -83,7 +83,11 @@ func newServeCmd() *cobra.Command {
 					}
 				}()
 			}
-			h, err := platform.NewHost(cfg, log, modules(fm)...)
+			om, err := orderingFromEnv()
+			if err != nil {
+				return err
+			}
+			h, err := platform.NewHost(cfg, log, modules(om, fm)...)
 			if err != nil {
 				return err
 			}
@@ -98,18 +102,31 @@ func newServeCmd() *cobra.Command {
 }
 
 // modules are every module of the shop, in start order.
-func modules(f fulfillment.Module) []platform.Module {
+func modules(o ordering.Module, f fulfillment.Module) []platform.Module {
 	return []platform.Module{
 		customers.Module{},
 		catalog.Module{},
 		inventory.Module{},
-		ordering.Module{},
+		o,
 		payments.Module{},
 		shipping.Module{},
 		notifications.Module{},
 		reporting.Module{},
 		f,
 	}
+}
+
+// orderingFromEnv reads the bound of orders being fulfilled from
+// SHOP_MAX_PENDING_ORDERS (a number; 0 or unset: the default; negative:
+// none).
+func orderingFromEnv() (ordering.Module, error) {
+	var m ordering.Module
+	if v := os.Getenv("SHOP_MAX_PENDING_ORDERS"); v != "" {
+		if _, err := fmt.Sscan(v, &m.MaxPending); err != nil {
+			return m, fmt.Errorf("%w: SHOP_MAX_PENDING_ORDERS=%q: want a number", platform.ErrInvalidConfig, v)
+		}
+	}
+	return m, nil
 }
 
 // fulfillmentFromEnv reads the saga timing from SHOP_SAGA_*.

@@ -74,21 +74,22 @@ type Catalog interface {
 
 // App runs the use cases.
 type App struct {
-	store   platform.Store
-	orders  *aggregate.Repository[*domain.Order]
-	baskets *aggregate.Repository[*domain.Basket]
-	outbox  *outbox.Outbox
-	catalog Catalog
-	pricing domain.Pricing
-	now     func() time.Time
-	creates *platform.Committer // orders placed concurrently share commits
+	store     platform.Store
+	orders    *aggregate.Repository[*domain.Order]
+	baskets   *aggregate.Repository[*domain.Basket]
+	outbox    *outbox.Outbox
+	catalog   Catalog
+	pricing   domain.Pricing
+	now       func() time.Time
+	creates   *platform.Committer // orders placed concurrently share commits
+	admission *admission
 	// Codec decodes the stored events (for the projections).
 	Codec *codec.Registry
 }
 
 // New returns the use cases over the module's store and outbox, pricing
 // with the local catalog.
-func New(store platform.Store, ob *outbox.Outbox, catalog Catalog) (*App, error) {
+func New(store platform.Store, ob *outbox.Outbox, catalog Catalog, maxPending int) (*App, error) {
 	b := codec.New()
 	domain.Register(b)
 	reg, err := b.Build()
@@ -105,7 +106,7 @@ func New(store platform.Store, ob *outbox.Outbox, catalog Catalog) (*App, error)
 	if err != nil {
 		return nil, err
 	}
-	return &App{store: store, creates: platform.NewCommitter(store, maxCreateBatch), orders: orders, baskets: baskets, outbox: ob, catalog: catalog,
+	return &App{store: store, creates: platform.NewCommitter(store, maxCreateBatch), admission: newAdmission(maxPending), orders: orders, baskets: baskets, outbox: ob, catalog: catalog,
 		pricing: domain.DefaultPricing(), now: time.Now, Codec: reg}, nil
 }
 
@@ -166,6 +167,9 @@ type Payment struct {
 // (OrderPlaced published). Errors: platform.ErrNotFound; a *ProductError;
 // the domain's.
 func (a *App) Checkout(ctx context.Context, basketID, orderID string, p Payment) (*domain.Order, error) {
+	if err := a.admission.admit(); err != nil {
+		return nil, err
+	}
 	var order *domain.Order
 	var err error
 	for range 3 {
@@ -191,6 +195,7 @@ func (a *App) Checkout(ctx context.Context, basketID, orderID string, p Payment)
 			if err := a.baskets.SaveTx(ctx, tx, b); err != nil {
 				return err
 			}
+			a.admission.placedTx(tx, orderID)
 			order, err = platform.CreateTx(ctx, tx, a.orders, a.outbox, orderID, a.place(ctx, b.CustomerID, items, p))
 			return err
 		})
@@ -216,6 +221,9 @@ type Wanted struct {
 // orders placed meanwhile: see create). Lines of the same product add up. Errors: platform.ErrConflict when id exists; a
 // *ProductError; the domain's.
 func (a *App) PlaceOrder(ctx context.Context, id, customerID string, lines []Wanted, p Payment) (*domain.Order, error) {
+	if err := a.admission.admit(); err != nil {
+		return nil, err
+	}
 	merged := make([]Wanted, 0, len(lines))
 	at := map[string]int{}
 	for _, l := range lines {
@@ -287,12 +295,16 @@ func (a *App) Order(ctx context.Context, id string) (*domain.Order, error) {
 // CancelOrder cancels an order for its customer (OrderCancelled).
 // Errors: platform.ErrNotFound; domain.ErrNotCancellable.
 func (a *App) CancelOrder(ctx context.Context, id, reason string) (*domain.Order, error) {
-	return platform.Change(ctx, a.store, a.orders, a.outbox, id, func(o *domain.Order) ([]transport.Message, error) {
+	o, err := platform.Change(ctx, a.store, a.orders, a.outbox, id, func(o *domain.Order) ([]transport.Message, error) {
 		if err := o.Cancel(reason, a.now()); err != nil {
 			return nil, err
 		}
 		return a.integration(ctx, o)
 	})
+	if err == nil {
+		a.admission.done(id)
+	}
+	return o, err
 }
 
 // integration returns the integration events of the order's pending

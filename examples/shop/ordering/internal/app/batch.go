@@ -31,6 +31,7 @@ func (a *App) create(ctx context.Context, id string, decide platform.Decide[*dom
 		if err := a.orders.SaveTx(ctx, tx, o); err != nil {
 			return err
 		}
+		a.admission.placedTx(tx, id)
 		if len(msgs) == 0 {
 			return nil
 		}

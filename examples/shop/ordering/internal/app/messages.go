@@ -33,6 +33,7 @@ func (a *App) ConfirmOrder(ctx context.Context, tx eventual.Tx, d transport.Deli
 	if err != nil {
 		return err
 	}
+	a.admission.settled(tx, cmd.OrderID)
 	reply := api.OrderReply{OrderID: cmd.OrderID}
 	typ := api.TypeOrderConfirmDone
 	o, err := a.change(ctx, tx, cmd.OrderID, func(o *domain.Order) error { return o.Confirm(cmd.TrackingNumber, a.now()) })
@@ -58,6 +59,7 @@ func (a *App) RejectOrder(ctx context.Context, tx eventual.Tx, d transport.Deliv
 	if err != nil {
 		return err
 	}
+	a.admission.settled(tx, cmd.OrderID)
 	reply := api.OrderReply{OrderID: cmd.OrderID}
 	o, err := a.change(ctx, tx, cmd.OrderID, func(o *domain.Order) error { return o.Reject(cmd.Reason, a.now()) })
 	switch {
