@@ -232,6 +232,11 @@ func (w *writer) finish() error {
 	if err := w.insertStreams(); err != nil {
 		return err
 	}
+	// The streams are written: a transaction's next Append, planned by
+	// this writer too, must not insert them again.
+	for _, st := range w.p.Streams {
+		st.Created, st.Exists = false, st.Exists || st.Created
+	}
 	if w.cache {
 		for id, st := range w.p.Streams {
 			if st.Changed {

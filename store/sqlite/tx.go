@@ -48,6 +48,10 @@ type tx struct {
 	tx          *sql.Tx
 	touched     map[string]bool // streams appended to
 	afterCommit []func()
+	// w plans and writes the transaction's appends: kept from one Append
+	// to the next, so that the streams and event IDs it has seen are not
+	// read again (a batch of inbox handlers appends once per message).
+	w *writer
 }
 
 func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
@@ -66,17 +70,21 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if err != nil {
 		return nil, err
 	}
-	// Every event ID is looked up first, so that no insert fails.
-	w, err := t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true)
-	if err != nil {
-		return nil, t.s.wrapErr(ctx, err, "append")
+	if t.w == nil {
+		// Every event ID is looked up first, so that no insert fails.
+		if t.w, err = t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true); err != nil {
+			t.w = nil
+			return nil, t.s.wrapErr(ctx, err, "append")
+		}
 	}
 	r := groupcommit.NewRequest(appends)
-	if err := w.add(r); err != nil {
+	if err := t.w.add(r); err != nil {
+		t.w = nil // the transaction fails: a new writer starts afresh
 		return nil, t.s.wrapErr(ctx, err, "append")
 	}
 	if r.Err == nil {
-		if err := w.finish(); err != nil {
+		if err := t.w.finish(); err != nil {
+			t.w = nil
 			return nil, t.s.wrapErr(ctx, err, "append")
 		}
 	}

@@ -277,6 +277,53 @@ func testTransactions(t *testing.T, b Backend) {
 		sub.take(t, 2)
 	})
 
+	t.Run("many appends in one transaction", func(t *testing.T) {
+		// As an inbox batch does: one Append per message, new and known
+		// streams, an event appended twice (written once), a conflict
+		// that the transaction survives, and reads of its own writes.
+		dup := withID(ev("dup", 1))
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			for i := range 30 {
+				stream := fmt.Sprintf("tx-many-%d", i%4)
+				if _, err := tx.Append(ctx, stream, eventual.Any, ev("many", i)); err != nil {
+					return fmt.Errorf("append %d: %w", i, err)
+				}
+			}
+			for range 2 {
+				if _, err := tx.Append(ctx, "tx-many-dup", eventual.Any, dup); err != nil {
+					return fmt.Errorf("append the same event: %w", err)
+				}
+			}
+			if _, err := tx.Append(ctx, "tx-many-0", eventual.Exact(3), ev("stale", 0)); !errors.Is(err, eventual.ErrConflict) {
+				return fmt.Errorf("stale append: %v, want ErrConflict", err)
+			}
+			res, err := tx.Append(ctx, "tx-many-0", eventual.Exact(8), ev("many", 30))
+			if err != nil || res.LastVersion != 9 {
+				return fmt.Errorf("append after a conflict: %+v, %v", res, err)
+			}
+			var n int
+			for _, err := range tx.ReadStream(ctx, "tx-many-1", eventual.ReadStreamOptions{}) {
+				if err != nil {
+					return err
+				}
+				n++
+			}
+			if n != 8 {
+				return fmt.Errorf("read %d events of tx-many-1 in the transaction, want 8", n)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for stream, want := range map[string]int{"tx-many-0": 9, "tx-many-1": 8, "tx-many-2": 7, "tx-many-3": 7, "tx-many-dup": 1} {
+			if got := len(readStream(t, s, stream, eventual.ReadStreamOptions{})); got != want {
+				t.Errorf("%s: %d events, want %d", stream, got, want)
+			}
+		}
+		sub.take(t, 32)
+	})
+
 	t.Run("conflict inside", func(t *testing.T) {
 		err := s.InTx(ctx, func(tx eventual.Tx) error {
 			_, err := tx.Append(ctx, "tx-a", eventual.Exact(1), ev("a", 9))
