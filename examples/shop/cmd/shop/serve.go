@@ -30,8 +30,10 @@ func newRootCmd() *cobra.Command {
 in one process, on SQLite files under ./data and the in-process transport,
 the HTTP API on :8080 (OpenAPI at /openapi.json, /healthz, /readyz, /metrics).
 
-Environment: SHOP_DATA_DIR, SHOP_HTTP_ADDR, SHOP_POSTGRES_DSN, SHOP_NATS_URL,
-SHOP_MODULES (comma-separated), SHOP_LOG_LEVEL, SHOP_SHUTDOWN_TIMEOUT,
+Environment: SHOP_DATA_DIR, SHOP_SQLITE_SYNC (full or normal), SHOP_HTTP_ADDR,
+SHOP_POSTGRES_DSN, SHOP_NATS_URL, SHOP_MODULES (comma-separated),
+SHOP_LOG_LEVEL, SHOP_SHUTDOWN_TIMEOUT, SHOP_MAX_PENDING_ORDERS (past it,
+placing an order answers 503; default 1000, negative: no bound),
 SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.`,
 		SilenceUsage: true,
 	}
