@@ -357,12 +357,13 @@ func (g *group) deliver(e *envelope) {
 		}
 		err = g.handle(m, e)
 		g.done(m)
-		if m.ctx.Err() == nil {
+		if err == nil || m.ctx.Err() == nil {
 			break
 		}
-		// The member left or the transport closed mid-handling: not the
-		// message's fault, so the attempt does not count; another member
-		// gets it.
+		// The handler failed as the member left or the transport closed:
+		// not the message's fault, so the attempt does not count; another
+		// member gets it. (One that succeeded is settled, even if its
+		// member left just after.)
 	}
 	switch {
 	case err == nil:
