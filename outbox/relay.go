@@ -20,13 +20,21 @@ const cleanupEvery = time.Minute
 // moment (it spares the broker a re-publish).
 const markTimeout = 10 * time.Second
 
+// markEvery is how long acknowledged rows may wait to be marked sent
+// together, and maxUnmarked how many at most.
+const (
+	markEvery   = 50 * time.Millisecond
+	maxUnmarked = 4096
+)
+
 // Relay publishes the outbox's messages to pub until ctx ends, then
 // returns nil.
 //
 // It reads unsent rows in the order they were added (seq), a batch at a
 // time (WithBatchSize), publishes each batch with one pub.Publish call
 // under ctx, and only after Publish returned nil marks exactly those rows
-// sent (or deletes them when the retention is 0). Since Publish returns
+// sent (or deletes them when the retention is 0), in one transaction with
+// the rows of the batches acknowledged within 50 ms. Since Publish returns
 // only once the transport acknowledged every message, a message is marked
 // sent only after the broker stored it; with transport/inproc, only after
 // its handlers settled it. When Publish fails, Relay logs the error,
@@ -204,7 +212,43 @@ func (m *marker) mark(seqs []int64, wait func(context.Context) error) {
 
 func (m *marker) run() {
 	defer close(m.done)
-	for it := range m.todo {
+	// Acknowledged rows are marked together, every markEvery at most:
+	// one transaction (and one flush to disk) for the batches of that
+	// time rather than one each, which was most of a busy module's
+	// commits.
+	var pending []int64
+	var last markItem // the last item whose rows are pending
+	var flushAt <-chan time.Time
+	flush := func() {
+		flushAt = nil
+		if len(pending) == 0 {
+			return
+		}
+		// Rows that went out are worth marking even as the relay stops:
+		// it spares the broker a re-publish.
+		ctx, cancel := context.WithTimeout(m.ctx, markTimeout)
+		n, err := m.o.markSent(ctx, pending)
+		cancel()
+		if err != nil {
+			m.fail(last, fmt.Errorf("outbox: mark %d published messages sent: %w", len(pending), err))
+		} else {
+			m.o.sent.Add(n)
+		}
+		pending = nil
+	}
+	for {
+		var it markItem
+		var ok bool
+		select {
+		case it, ok = <-m.todo:
+		case <-flushAt:
+			flush()
+			continue
+		}
+		if !ok {
+			flush()
+			return
+		}
 		m.mu.Lock()
 		skip := it.epoch == m.skipped
 		m.mu.Unlock()
@@ -213,20 +257,18 @@ func (m *marker) run() {
 		}
 		if it.wait != nil {
 			if err := it.wait(m.relay); err != nil {
+				flush() // those before it went out
 				m.fail(it, fmt.Errorf("outbox: publish %d messages: %w", len(it.seqs), err))
 				continue
 			}
 		}
-		// A batch that went out is worth marking even as the relay stops:
-		// it spares the broker a re-publish.
-		ctx, cancel := context.WithTimeout(m.ctx, markTimeout)
-		n, err := m.o.markSent(ctx, it.seqs)
-		cancel()
-		if err != nil {
-			m.fail(it, fmt.Errorf("outbox: mark %d published messages sent: %w", len(it.seqs), err))
-			continue
+		pending, last = append(pending, it.seqs...), it
+		switch {
+		case len(pending) >= maxUnmarked:
+			flush()
+		case flushAt == nil:
+			flushAt = time.After(markEvery)
 		}
-		m.o.sent.Add(n)
 	}
 }
 
