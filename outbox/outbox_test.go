@@ -659,3 +659,47 @@ func TestPipelinedAcknowledgementFailureRepublishesInOrder(t *testing.T) {
 		}
 	})
 }
+
+// countingMarks counts the statements that mark rows sent.
+type countingMarks struct {
+	testdb.Store
+	marks atomic.Int32
+}
+
+func (s *countingMarks) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx eventual.Tx) error { return fn(&countingTx{Tx: tx, s: s}) })
+}
+
+type countingTx struct {
+	eventual.Tx
+	s *countingMarks
+}
+
+func (t *countingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if strings.HasPrefix(query, "UPDATE eventual_outbox SET sent_at") || strings.HasPrefix(query, "DELETE FROM eventual_outbox WHERE seq IN") {
+		t.s.marks.Add(1)
+	}
+	return t.Tx.Exec(ctx, query, args...)
+}
+
+// Batches acknowledged close together are marked sent in one transaction,
+// not one each.
+func TestAcknowledgedBatchesMarkedTogether(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := &countingMarks{Store: b.New(t)}
+		o := newOutbox(t, s, outbox.WithBatchSize(5), outbox.WithRetention(0))
+		tr := newTransport(t)
+		got := subscribe(t, tr, "c.>", 8)
+		var msgs []transport.Message
+		for i := range 200 {
+			msgs = append(msgs, msg("c.x", fmt.Sprintf("k%d", i%7), i))
+		}
+		add(t, s, o, msgs...)
+		startRelay(t, o, tr)
+		got.waitDistinct(t, len(msgs))
+		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+		if n := s.marks.Load(); n > 30 {
+			t.Errorf("%d marking statements for 40 batches: not marked together", n)
+		}
+	})
+}
