@@ -524,24 +524,29 @@ func testAddLocksTheLog(t *testing.T, b testdb.Backend) {
 	}
 }
 
-// failingMarks is a store whose first marks of sent rows fail.
-type failingMarks struct {
+// marks wraps a store: it counts the statements that mark outbox rows
+// sent, and fails the first ones while fails is above zero.
+type marks struct {
 	testdb.Store
 	fails atomic.Int32
+	count atomic.Int32
 }
 
-func (s *failingMarks) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
-	return s.Store.InTx(ctx, func(tx eventual.Tx) error { return fn(&failingTx{Tx: tx, s: s}) })
+func (s *marks) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx eventual.Tx) error { return fn(&marksTx{Tx: tx, s: s}) })
 }
 
-type failingTx struct {
+type marksTx struct {
 	eventual.Tx
-	s *failingMarks
+	s *marks
 }
 
-func (t *failingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if strings.HasPrefix(query, "UPDATE eventual_outbox SET sent_at") && t.s.fails.Add(-1) >= 0 {
-		return 0, errBoom
+func (t *marksTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if strings.HasPrefix(query, "UPDATE eventual_outbox SET sent_at") || strings.HasPrefix(query, "DELETE FROM eventual_outbox WHERE seq IN") {
+		t.s.count.Add(1)
+		if t.s.fails.Add(-1) >= 0 {
+			return 0, errBoom
+		}
 	}
 	return t.Tx.Exec(ctx, query, args...)
 }
@@ -550,7 +555,7 @@ func (t *failingTx) Exec(ctx context.Context, query string, args ...any) (int64,
 // (the transport drops the copies by ID), and nothing is lost.
 func TestMarkFailureRepublishes(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
-		s := &failingMarks{Store: b.New(t)}
+		s := &marks{Store: b.New(t)}
 		s.fails.Store(2)
 		o := newOutbox(t, s, outbox.WithBatchSize(10), outbox.WithBackoff(time.Millisecond, 10*time.Millisecond))
 		var published atomic.Int64
@@ -660,33 +665,11 @@ func TestPipelinedAcknowledgementFailureRepublishesInOrder(t *testing.T) {
 	})
 }
 
-// countingMarks counts the statements that mark rows sent.
-type countingMarks struct {
-	testdb.Store
-	marks atomic.Int32
-}
-
-func (s *countingMarks) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
-	return s.Store.InTx(ctx, func(tx eventual.Tx) error { return fn(&countingTx{Tx: tx, s: s}) })
-}
-
-type countingTx struct {
-	eventual.Tx
-	s *countingMarks
-}
-
-func (t *countingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if strings.HasPrefix(query, "UPDATE eventual_outbox SET sent_at") || strings.HasPrefix(query, "DELETE FROM eventual_outbox WHERE seq IN") {
-		t.s.marks.Add(1)
-	}
-	return t.Tx.Exec(ctx, query, args...)
-}
-
 // Batches acknowledged close together are marked sent in one transaction,
 // not one each.
 func TestAcknowledgedBatchesMarkedTogether(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
-		s := &countingMarks{Store: b.New(t)}
+		s := &marks{Store: b.New(t)}
 		o := newOutbox(t, s, outbox.WithBatchSize(5), outbox.WithRetention(0))
 		tr := newTransport(t)
 		got := subscribe(t, tr, "c.>", 8)
@@ -698,7 +681,7 @@ func TestAcknowledgedBatchesMarkedTogether(t *testing.T) {
 		startRelay(t, o, tr)
 		got.waitDistinct(t, len(msgs))
 		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
-		if n := s.marks.Load(); n > 30 {
+		if n := s.count.Load(); n > 30 {
 			t.Errorf("%d marking statements for 40 batches: not marked together", n)
 		}
 	})
