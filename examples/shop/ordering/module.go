@@ -13,6 +13,7 @@ import (
 	"github.com/eventual-go/eventual/examples/shop/ordering/internal/adapters"
 	"github.com/eventual-go/eventual/examples/shop/ordering/internal/app"
 	"github.com/eventual-go/eventual/examples/shop/platform"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Module is the ordering context.
@@ -44,6 +45,11 @@ func (m Module) Start(ctx context.Context, s *platform.Services) error {
 	}
 	a, err := app.New(s.Store, s.Outbox, catalog, limit)
 	if err != nil {
+		return err
+	}
+	if err := s.Metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shop_orders_pending",
+		Help: "Orders placed by this process that the fulfillment saga has not settled yet (admission control: MaxPending)."},
+		func() float64 { return float64(a.Pending()) })); err != nil {
 		return err
 	}
 	statuses := adapters.NewStatuses(a.Codec)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -530,6 +531,15 @@ func TestAdmissionBoundsPendingOrders(t *testing.T) {
 	h.Post("/api/orders", body, &b, 201)
 	if p := problem(t, h, "POST", "/api/orders", body, 503); !strings.Contains(p.Detail, "2 orders") {
 		t.Errorf("over the limit: %+v", p)
+	}
+	resp, err := http.Get(h.Base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `shop_orders_pending{module="ordering"} 2`) {
+		t.Errorf("no shop_orders_pending of 2 in the metrics")
 	}
 	var bk basket
 	h.Post("/api/baskets", map[string]string{"customer_id": "c-1"}, &bk, 201)
