@@ -279,7 +279,8 @@ func testNotifier(t *testing.T, b Backend) {
 	s := b.open(t)
 	n, ok := s.(eventual.Notifier)
 	if !ok {
-		t.Skip("the store does not implement eventual.Notifier: give it an Appended() <-chan struct{} method to run this test")
+		t.Skipf("the store that Backend.New returns (%T) has no Appended() <-chan struct{} method (eventual.Notifier); "+
+			"add one to that type to run this test — store/sqlite, store/postgres and store/memory have it", s)
 	}
 	closed := func(c <-chan struct{}, within time.Duration) bool {
 		select {
