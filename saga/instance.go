@@ -161,15 +161,18 @@ type state[D any] struct {
 	recorded []byte
 
 	isNew   bool
-	changed bool
 	entries []historyData // history recorded by this transaction, Type set
 	encoded []byte        // data as JSON, set by encode
 }
 
+// changed tells whether this transaction recorded anything of st: only
+// then is its row written and its history appended.
+func (st *state[D]) changed() bool { return len(st.entries) > 0 }
+
 // nextVersion is the history's version once this transaction's entries
 // are written: they go in one event.
 func (st *state[D]) nextVersion() uint64 {
-	if len(st.entries) == 0 {
+	if !st.changed() {
 		return st.version
 	}
 	return st.version + 1
@@ -303,7 +306,7 @@ func (st *state[D]) encode() (row, error) {
 func saveAll[D any](ctx context.Context, tx eventual.Tx, name string, states []*state[D], now time.Time) error {
 	var inserts, updates []row
 	for _, st := range states {
-		if !st.changed {
+		if !st.changed() {
 			continue
 		}
 		r, err := st.encode()

@@ -321,10 +321,7 @@ func (o *Orchestrator[D]) write(x *txn[D], states []*state[D]) error {
 	}
 	var appends []eventual.AppendRequest
 	for _, st := range states {
-		if !st.changed {
-			continue
-		}
-		if len(st.entries) == 0 {
+		if !st.changed() {
 			continue
 		}
 		e, err := st.historyEvent()

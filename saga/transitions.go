@@ -52,7 +52,6 @@ func (x *txn[D]) record(st *state[D], typ string, h historyData) {
 		h.StepName = x.o.def.steps[st.step].name
 	}
 	st.entries = append(st.entries, h)
-	st.changed = true
 }
 
 // start begins a new instance.

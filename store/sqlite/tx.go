@@ -72,10 +72,11 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	}
 	if t.w == nil {
 		// Every event ID is looked up first, so that no insert fails.
-		if t.w, err = t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true); err != nil {
-			t.w = nil
+		w, err := t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true)
+		if err != nil {
 			return nil, t.s.wrapErr(ctx, err, "append")
 		}
+		t.w = w
 	}
 	r := groupcommit.NewRequest(appends)
 	if err := t.w.add(r); err != nil {

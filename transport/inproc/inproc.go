@@ -123,10 +123,9 @@ func (t *Transport) Publish(ctx context.Context, msgs ...transport.Message) erro
 }
 
 // PublishAsync queues msgs as Publish does, behind those of earlier calls,
-// and returns at once; wait waits as Publish would. A wait fails only when
-// its context ends (the messages stay queued) or the transport closes,
-// and then so do the waits of later calls that end the same way
-// (transport.PipelinedPublisher).
+// and returns at once; wait waits as Publish would (transport.
+// PipelinedPublisher). A wait fails only when its context ends (the
+// messages stay queued) or the transport closes.
 func (t *Transport) PublishAsync(ctx context.Context, msgs ...transport.Message) (wait func(context.Context) error, err error) {
 	for _, m := range msgs {
 		if err := m.Validate(); err != nil {

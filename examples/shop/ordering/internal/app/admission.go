@@ -34,10 +34,7 @@ func (a *admission) admit() error {
 	if a.limit <= 0 {
 		return nil
 	}
-	a.mu.Lock()
-	n := len(a.pending)
-	a.mu.Unlock()
-	if n >= a.limit {
+	if n := a.count(); n >= a.limit {
 		return fmt.Errorf("%w: %d orders are being fulfilled (the limit); try again in a moment", platform.ErrUnavailable, n)
 	}
 	return nil
@@ -70,10 +67,12 @@ func (a *admission) done(id string) {
 	a.mu.Unlock()
 }
 
+func (a *admission) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.pending)
+}
+
 // Pending returns how many orders placed by this process are being
 // fulfilled.
-func (a *App) Pending() int {
-	a.admission.mu.Lock()
-	defer a.admission.mu.Unlock()
-	return len(a.admission.pending)
-}
+func (a *App) Pending() int { return a.admission.count() }
