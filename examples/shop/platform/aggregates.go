@@ -39,6 +39,17 @@ func Change[T aggregate.Aggregate](ctx context.Context, store eventual.TxStore, 
 	return out, err
 }
 
+// Load returns aggregate id of repo, for reading. Errors: ErrNotFound,
+// saying "not found: " + what (like "order " + id); the store's.
+func Load[T aggregate.Aggregate](ctx context.Context, repo *aggregate.Repository[T], id, what string) (T, error) {
+	a, err := repo.Load(ctx, id)
+	if errors.Is(err, aggregate.ErrNotFound) {
+		var zero T
+		return zero, fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return a, err
+}
+
 // ChangeTx is Change inside the caller's transaction (a message handler's),
 // once: a conflict is returned, for the caller to retry.
 func ChangeTx[T aggregate.Aggregate](ctx context.Context, tx eventual.Tx, repo *aggregate.Repository[T], ob *outbox.Outbox, id string, decide Decide[T]) (T, error) {

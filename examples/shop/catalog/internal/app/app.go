@@ -96,11 +96,7 @@ func (a *App) SetParticipation(ctx context.Context, id string, participating boo
 
 // GetStore returns a store. Errors: platform.ErrNotFound.
 func (a *App) GetStore(ctx context.Context, id string) (*domain.Store, error) {
-	s, err := a.stores.Load(ctx, id)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: store %s", platform.ErrNotFound, id)
-	}
-	return s, err
+	return platform.Load(ctx, a.stores, id, "store "+id)
 }
 
 // AddProduct puts a new product, id, on sale in store storeID (which must
@@ -172,9 +168,5 @@ func (a *App) RemoveProduct(ctx context.Context, id string) (*domain.Product, er
 // GetProduct returns a product, removed or not. Errors:
 // platform.ErrNotFound.
 func (a *App) GetProduct(ctx context.Context, id string) (*domain.Product, error) {
-	p, err := a.products.Load(ctx, id)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: product %s", platform.ErrNotFound, id)
-	}
-	return p, err
+	return platform.Load(ctx, a.products, id, "product "+id)
 }

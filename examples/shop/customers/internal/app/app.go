@@ -7,7 +7,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/aggregate"
@@ -91,11 +90,7 @@ func (a *App) Disable(ctx context.Context, id, reason string) (*domain.Customer,
 
 // Get returns a customer. Errors: platform.ErrNotFound.
 func (a *App) Get(ctx context.Context, id string) (*domain.Customer, error) {
-	c, err := a.repo.Load(ctx, id)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: customer %s", platform.ErrNotFound, id)
-	}
-	return c, err
+	return platform.Load(ctx, a.repo, id, "customer "+id)
 }
 
 // Authorize answers an AuthorizeCustomer command in tx: the reply goes

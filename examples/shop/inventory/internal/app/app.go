@@ -121,11 +121,7 @@ func (a *App) SetOnHand(ctx context.Context, productID string, onHand int64, rea
 
 // Get returns a product's stock. Errors: platform.ErrNotFound.
 func (a *App) Get(ctx context.Context, productID string) (*domain.Stock, error) {
-	s, err := a.repo.Load(ctx, productID)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no stock of product %s", platform.ErrNotFound, productID)
-	}
-	return s, err
+	return platform.Load(ctx, a.repo, productID, "no stock of product "+productID)
 }
 
 // Reservations returns the lines of an order's reservation. Errors:

@@ -122,11 +122,7 @@ func (a *App) StartBasket(ctx context.Context, id, customerID string) (*domain.B
 
 // Basket returns a basket. Errors: platform.ErrNotFound.
 func (a *App) Basket(ctx context.Context, id string) (*domain.Basket, error) {
-	b, err := a.baskets.Load(ctx, id)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: basket %s", platform.ErrNotFound, id)
-	}
-	return b, err
+	return platform.Load(ctx, a.baskets, id, "basket "+id)
 }
 
 // AddItem adds quantity of a product to a basket, at its current price.
@@ -285,11 +281,7 @@ func (a *App) items(ctx context.Context, q eventual.Querier, wanted []Wanted) ([
 
 // Order returns an order. Errors: platform.ErrNotFound.
 func (a *App) Order(ctx context.Context, id string) (*domain.Order, error) {
-	o, err := a.orders.Load(ctx, id)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: order %s", platform.ErrNotFound, id)
-	}
-	return o, err
+	return platform.Load(ctx, a.orders, id, "order "+id)
 }
 
 // CancelOrder cancels an order for its customer (OrderCancelled).

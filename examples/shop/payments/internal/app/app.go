@@ -8,7 +8,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
@@ -48,11 +47,7 @@ func New(store platform.Store, ob *outbox.Outbox, log *slog.Logger) (*App, error
 
 // Get returns the payment of an order. Errors: platform.ErrNotFound.
 func (a *App) Get(ctx context.Context, orderID string) (*domain.Payment, error) {
-	p, err := a.repo.Load(ctx, orderID)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no payment for order %s", platform.ErrNotFound, orderID)
-	}
-	return p, err
+	return platform.Load(ctx, a.repo, orderID, "no payment for order "+orderID)
 }
 
 // load returns the payment of an order in tx, new when there is none.

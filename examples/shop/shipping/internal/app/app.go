@@ -56,11 +56,7 @@ func New(ctx context.Context, store platform.Store, ob *outbox.Outbox) (*App, er
 
 // Get returns the shipment of an order. Errors: platform.ErrNotFound.
 func (a *App) Get(ctx context.Context, orderID string) (*domain.Shipment, error) {
-	s, err := a.repo.Load(ctx, orderID)
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return nil, fmt.Errorf("%w: no shipment for order %s", platform.ErrNotFound, orderID)
-	}
-	return s, err
+	return platform.Load(ctx, a.repo, orderID, "no shipment for order "+orderID)
 }
 
 // load returns the shipment of an order in tx, new when there is none.
