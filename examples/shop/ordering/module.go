@@ -52,7 +52,7 @@ func (m Module) Start(ctx context.Context, s *platform.Services) error {
 		func() float64 { return float64(a.Pending()) })); err != nil {
 		return err
 	}
-	statuses := adapters.NewStatuses(a.Codec)
+	statuses := adapters.NewStatuses(a.Codec, s.Store)
 	if err := s.Projections.Add(statuses.Projection()); err != nil {
 		return err
 	}

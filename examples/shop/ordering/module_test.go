@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -93,6 +94,7 @@ func seed(t *testing.T, h *platformtest.Harness) {
 
 type sse struct {
 	Event string
+	ID    string
 	Data  struct {
 		OrderID string    `json:"order_id"`
 		Status  string    `json:"status"`
@@ -101,14 +103,18 @@ type sse struct {
 	}
 }
 
-// stream reads the server-sent events of path until the test ends.
-func stream(t *testing.T, h *platformtest.Harness, path string) <-chan sse {
+// stream reads the server-sent events of path until the test ends,
+// resuming after lastEventID if given.
+func stream(t *testing.T, h *platformtest.Harness, path string, lastEventID ...string) <-chan sse {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, "GET", h.Base+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, id := range lastEventID {
+		req.Header.Set("Last-Event-ID", id)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -128,6 +134,8 @@ func stream(t *testing.T, h *platformtest.Harness, path string) <-chan sse {
 			switch {
 			case strings.HasPrefix(l, "event: "):
 				ev.Event = strings.TrimPrefix(l, "event: ")
+			case strings.HasPrefix(l, "id: "):
+				ev.ID = strings.TrimPrefix(l, "id: ")
 			case strings.HasPrefix(l, "data: "):
 				_ = json.Unmarshal([]byte(strings.TrimPrefix(l, "data: ")), &ev.Data)
 			case l == "" && ev.Event != "":
@@ -137,6 +145,16 @@ func stream(t *testing.T, h *platformtest.Harness, path string) <-chan sse {
 		}
 	}()
 	return ch
+}
+
+// position parses an SSE event ID.
+func position(t *testing.T, id string) uint64 {
+	t.Helper()
+	p, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		t.Fatalf("event ID %q: %v", id, err)
+	}
+	return p
 }
 
 // next returns the next status of order id on ch.
@@ -337,11 +355,13 @@ func TestOrdering(t *testing.T) {
 		if ev := next(t, one, b.ID); ev.Data.Status != api.StatusConfirmed || ev.Data.At.IsZero() {
 			t.Errorf("next of the order's stream: %+v", ev)
 		}
-		if ev := next(t, all, b.ID); ev.Data.Status != api.StatusPlaced {
-			t.Errorf("first of the stream of all: %+v", ev)
+		placed := next(t, all, b.ID)
+		if placed.Data.Status != api.StatusPlaced || placed.ID == "" {
+			t.Errorf("first of the stream of all: %+v", placed)
 		}
-		if ev := next(t, all, b.ID); ev.Data.Status != api.StatusConfirmed {
-			t.Errorf("next of the stream of all: %+v", ev)
+		confirmed := next(t, all, b.ID)
+		if confirmed.Data.Status != api.StatusConfirmed || position(t, confirmed.ID) <= position(t, placed.ID) {
+			t.Errorf("next of the stream of all: %+v", confirmed)
 		}
 		if o := get(b.ID); o.Status != api.StatusConfirmed || o.TrackingNumber != "TRK-"+b.ID || o.Version != 2 {
 			t.Errorf("confirmed %+v", o)
@@ -358,6 +378,24 @@ func TestOrdering(t *testing.T) {
 		}
 		if o := get(b.ID); o.Status != api.StatusShipped || o.TrackingNumber != "TRK-2" || o.Version != 3 {
 			t.Errorf("shipped %+v", o)
+		}
+
+		// A client that reconnects with the last ID it got is sent what
+		// it missed, from the log, then the live changes, each once.
+		for _, resumed := range []<-chan sse{
+			stream(t, h, "/api/orders/stream", placed.ID),
+			stream(t, h, "/api/orders/stream?after="+placed.ID),
+			stream(t, h, "/api/orders/"+b.ID+"/stream", placed.ID),
+		} {
+			if ev := next(t, resumed, b.ID); ev.Data.Status != api.StatusConfirmed || ev.ID != confirmed.ID {
+				t.Errorf("resumed after placed: %+v, want %+v", ev, confirmed)
+			}
+			if ev := next(t, resumed, b.ID); ev.Data.Status != api.StatusShipped {
+				t.Errorf("resumed, then: %+v", ev)
+			}
+		}
+		if p := problem(t, h, "GET", "/api/orders/stream?after=yesterday", nil, 400); !fields(p)["after"] {
+			t.Errorf("bad resume position: %+v", p)
 		}
 		problem(t, h, "POST", "/api/orders/"+b.ID+"/cancel", map[string]string{"reason": "late"}, 409)
 		h.Publish(shippingapi.SubjectShipmentDelivered, shippingapi.TypeShipmentDelivered, b.ID,

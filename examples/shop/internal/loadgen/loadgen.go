@@ -302,11 +302,13 @@ type statusEvent struct {
 }
 
 // follow reads the order status stream until ctx ends, reconnecting when
-// it drops; ready is closed once it is connected.
+// it drops and resuming after the last event it got (Last-Event-ID), so
+// no status is missed; ready is closed once it is connected.
 func (r *run) follow(ctx context.Context, ready chan struct{}) {
 	var once sync.Once
+	var last string
 	for ctx.Err() == nil {
-		err := r.stream(ctx, func() { once.Do(func() { close(ready) }) })
+		err := r.stream(ctx, &last, func() { once.Do(func() { close(ready) }) })
 		if ctx.Err() != nil {
 			return
 		}
@@ -317,12 +319,17 @@ func (r *run) follow(ctx context.Context, ready chan struct{}) {
 	}
 }
 
-func (r *run) stream(ctx context.Context, connected func()) error {
+// stream reads the order status stream once, from after *last on,
+// recording in *last the ID of each event read.
+func (r *run) stream(ctx context.Context, last *string, connected func()) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", r.o.BaseURL+"/api/orders/stream", nil)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if *last != "" {
+		req.Header.Set("Last-Event-ID", *last)
+	}
 	resp, err := (&http.Client{Transport: r.client.Transport}).Do(req)
 	if err != nil {
 		return err
@@ -334,10 +341,18 @@ func (r *run) stream(ctx context.Context, connected func()) error {
 	connected()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var id string // of the event being read; it becomes *last once read
 	for sc.Scan() {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("id:")); ok {
+			id = string(bytes.TrimSpace(v))
+			continue
+		}
 		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data:"))
 		if !ok {
 			continue
+		}
+		if id != "" {
+			*last, id = id, ""
 		}
 		var e statusEvent
 		if json.Unmarshal(bytes.TrimSpace(data), &e) != nil {

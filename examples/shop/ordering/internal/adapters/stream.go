@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // StatusChange is an order's new status, as the SSE streams send it
-// (event "status").
+// (event "status", id the position of the event in the module's log).
 type StatusChange struct {
 	OrderID string    `json:"order_id"`
 	Status  string    `json:"status"`
@@ -25,26 +26,36 @@ type StatusChange struct {
 	At      time.Time `json:"at"`
 	// Version is the order's version after the change (not sent).
 	Version uint64 `json:"-"`
+	// Position is the change's event in the module's log (sent as the
+	// SSE id; 0 for an order's current status, which has none).
+	Position uint64 `json:"-"`
 }
 
 // Statuses feeds the SSE streams of order statuses: a projection over the
 // module's own log (no tables; its checkpoint says what was sent)
 // publishes each committed status change, after its own transaction
-// commits, in commit order.
+// commits, in commit order. A client that reconnects with the last ID it
+// received is sent what it missed from the log, then the live changes.
 type Statuses struct {
 	b     platform.Broadcaster[StatusChange]
 	codec *codec.Registry
+	log   eventual.Store
 }
 
-// NewStatuses returns the feed; Projection is to be added to the
-// module's runner.
-func NewStatuses(reg *codec.Registry) *Statuses { return &Statuses{codec: reg} }
+// NewStatuses returns the feed over the module's store; Projection is to
+// be added to the module's runner.
+func NewStatuses(reg *codec.Registry, log eventual.Store) *Statuses {
+	return &Statuses{codec: reg, log: log}
+}
+
+// filter keeps the events that change an order's status.
+var filter = eventual.Filter{Types: domain.OrderEvents, StreamPrefix: app.OrderKind + "-"}
 
 // Projection returns the projection that feeds the streams.
 func (s *Statuses) Projection() projection.Projection {
 	return projection.Projection{
 		Name:   "ordering_status_stream",
-		Filter: eventual.Filter{Types: domain.OrderEvents, StreamPrefix: app.OrderKind + "-"},
+		Filter: filter,
 		Handle: func(ctx context.Context, tx eventual.Tx, _ projection.Tables, e eventual.RecordedEvent) error {
 			c, ok, err := s.change(e)
 			if err != nil || !ok {
@@ -56,13 +67,72 @@ func (s *Statuses) Projection() projection.Projection {
 	}
 }
 
+// follow returns the status changes that keep accepts: first those
+// recorded after position after (none when after is 0), read from the
+// log, then live ones, each once and in commit order. The channel closes
+// when ctx ends, the log cannot be read, or the client fell too far
+// behind; the client then reconnects with the last ID it got.
+func (s *Statuses) follow(ctx context.Context, after uint64, keep func(StatusChange) bool) <-chan StatusChange {
+	live, stop := s.b.Subscribe() // before reading the log: nothing is missed in between
+	out := make(chan StatusChange, platform.SubscriberBuffer)
+	go func() {
+		defer close(out)
+		defer stop()
+		send := func(c StatusChange) bool {
+			if !keep(c) {
+				return true
+			}
+			select {
+			case out <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		last := after
+		if after > 0 {
+			for e, err := range s.log.ReadAll(ctx, eventual.ReadAllOptions{From: after + 1, Filter: filter}) {
+				if err != nil {
+					return
+				}
+				c, ok, err := s.change(e)
+				if err != nil || !ok {
+					continue
+				}
+				last = c.Position
+				if !send(c) {
+					return
+				}
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case c, ok := <-live:
+				if !ok {
+					return
+				}
+				if c.Position <= last {
+					continue // read from the log already
+				}
+				last = c.Position
+				if !send(c) {
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
 // change returns the status change an order event makes.
 func (s *Statuses) change(e eventual.RecordedEvent) (StatusChange, bool, error) {
 	ev, err := s.codec.Decode(e)
 	if err != nil {
 		return StatusChange{}, false, err
 	}
-	c := StatusChange{OrderID: strings.TrimPrefix(e.StreamID, app.OrderKind+"-"), Version: e.Version}
+	c := StatusChange{OrderID: strings.TrimPrefix(e.StreamID, app.OrderKind+"-"), Version: e.Version, Position: e.Position}
 	switch ev := ev.(type) {
 	case domain.OrderPlaced:
 		c.Status, c.At = api.StatusPlaced, ev.PlacedAt
@@ -82,60 +152,88 @@ func (s *Statuses) change(e eventual.RecordedEvent) (StatusChange, bool, error) 
 	return c, true, nil
 }
 
-// StreamRequest names an order in the path of its stream.
-type StreamRequest struct {
-	ID string `path:"id"`
+
+// sse writes a change as the event "status" with its position as ID.
+var sse = platform.SSE[StatusChange]{
+	Name: func(StatusChange) string { return "status" },
+	ID: func(c StatusChange) string {
+		if c.Position == 0 {
+			return ""
+		}
+		return strconv.FormatUint(c.Position, 10)
+	},
 }
 
-func statusEvent(StatusChange) string { return "status" }
-
 // Routes registers and documents the two streams: GET
-// /api/orders/stream and GET /api/orders/{id}/stream.
+// /api/orders/stream and GET /api/orders/{id}/stream. Both resume after
+// the Last-Event-ID header (or the "after" query parameter).
 func (s *Statuses) Routes(r *platform.Router, a *app.App, log *slog.Logger) {
-	r.Document(platform.Endpoint{Method: "GET", Path: "/api/orders/stream", Tag: tag,
-		Summary: "Every order's status changes, as server-sent events named \"status\""},
-		&platform.Empty{}, &StatusChange{}, "text/event-stream")
+	r.Document(platform.Endpoint{Method: "GET", Path: "/api/orders/stream", Tag: tag, Errors: []int{400},
+		Summary: "Every order's status changes, as server-sent events named \"status\"; reconnect with Last-Event-ID (or ?after=) to resume"},
+		&ResumeRequest{}, &StatusChange{}, "text/event-stream")
 	r.HandleHTTP("GET /api/orders/stream", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ch, stop := s.b.Subscribe()
-		defer stop()
-		platform.ServeSSE(w, req, ch, statusEvent)
-	}))
-	r.Document(platform.Endpoint{Method: "GET", Path: "/api/orders/{id}/stream", Tag: tag, Errors: []int{404},
-		Summary: "An order's status changes, as server-sent events named \"status\", starting with its current status"},
-		&StreamRequest{}, &StatusChange{}, "text/event-stream")
-	r.HandleHTTP("GET /api/orders/{id}/stream", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		id := req.PathValue("id")
-		ch, stop := s.b.Subscribe() // before loading: no change is missed
-		defer stop()
-		o, err := a.Order(req.Context(), id)
+		after, err := platform.LastEventID(req)
 		if err != nil {
 			platform.WriteError(w, req, log, err)
 			return
 		}
-		out := make(chan StatusChange, 256)
+		all := func(StatusChange) bool { return true }
+		platform.ServeSSE(w, req, s.follow(req.Context(), after, all), sse)
+	}))
+	r.Document(platform.Endpoint{Method: "GET", Path: "/api/orders/{id}/stream", Tag: tag, Errors: []int{400, 404},
+		Summary: "An order's status changes, as server-sent events named \"status\", starting with its current status (or, with Last-Event-ID or ?after=, with what followed that event)"},
+		&StreamRequest{}, &StatusChange{}, "text/event-stream")
+	r.HandleHTTP("GET /api/orders/{id}/stream", http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		id := req.PathValue("id")
+		after, err := platform.LastEventID(req)
+		if err != nil {
+			platform.WriteError(w, req, log, err)
+			return
+		}
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		if after > 0 {
+			if _, err := a.Order(ctx, id); err != nil {
+				platform.WriteError(w, req, log, err)
+				return
+			}
+			ours := func(c StatusChange) bool { return c.OrderID == id }
+			platform.ServeSSE(w, req, s.follow(ctx, after, ours), sse)
+			return
+		}
+		ch := s.follow(ctx, 0, func(c StatusChange) bool { return c.OrderID == id })
+		o, err := a.Order(ctx, id) // after subscribing: no change is missed
+		if err != nil {
+			platform.WriteError(w, req, log, err)
+			return
+		}
+		out := make(chan StatusChange, 1)
 		out <- StatusChange{OrderID: id, Status: o.Status, Reason: o.Reason, At: o.UpdatedAt, Version: o.Version()}
-		ctx := req.Context()
 		go func() {
 			defer close(out)
-			for {
+			for c := range ch {
+				if c.Version <= o.Version() {
+					continue // in the current status sent first
+				}
 				select {
+				case out <- c:
 				case <-ctx.Done():
 					return
-				case c, ok := <-ch:
-					if !ok {
-						return
-					}
-					if c.OrderID != id || c.Version <= o.Version() {
-						continue
-					}
-					select {
-					case out <- c:
-					case <-ctx.Done():
-						return
-					}
 				}
 			}
 		}()
-		platform.ServeSSE(w, req, out, statusEvent)
+		platform.ServeSSE(w, req, out, sse)
 	}))
+}
+
+// ResumeRequest is the optional position to resume after, for clients
+// that cannot send Last-Event-ID.
+type ResumeRequest struct {
+	After uint64 `query:"after" description:"resume after this event ID (as Last-Event-ID does)"`
+}
+
+// StreamRequest names an order in the path of its stream.
+type StreamRequest struct {
+	ID    string `path:"id"`
+	After uint64 `query:"after" description:"resume after this event ID (as Last-Event-ID does)"`
 }
