@@ -152,7 +152,6 @@ func (s *Statuses) change(e eventual.RecordedEvent) (StatusChange, bool, error) 
 	return c, true, nil
 }
 
-
 // sse writes a change as the event "status" with its position as ID.
 var sse = platform.SSE[StatusChange]{
 	Name: func(StatusChange) string { return "status" },
