@@ -132,19 +132,23 @@ func validSubject(s string, wildcards bool) error {
 
 // Match reports whether subject matches pattern, which may hold the
 // wildcards "*" (one token) and ">" (one or more final tokens).
+//
+// It allocates nothing: transports call it for every message and group.
 func Match(pattern, subject string) bool {
-	p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, t := range p {
-		switch {
-		case t == ">":
-			return len(s) > i
-		case i >= len(s):
-			return false
-		case t != "*" && t != s[i]:
+	for {
+		p, pr, pmore := strings.Cut(pattern, ".")
+		if p == ">" {
+			return true // subject has this token: the last round saw more
+		}
+		s, sr, smore := strings.Cut(subject, ".")
+		if p != "*" && p != s {
 			return false
 		}
+		if !pmore || !smore {
+			return pmore == smore
+		}
+		pattern, subject = pr, sr
 	}
-	return len(p) == len(s)
 }
 
 // Publisher sends messages.

@@ -233,3 +233,36 @@ func TestTerminate(t *testing.T) {
 		t.Error("IsTerminal of a plain error, or Terminate(nil) is nil")
 	}
 }
+
+// FuzzMatch checks Match against the plain definition: split both on
+// dots and compare token by token.
+func FuzzMatch(f *testing.F) {
+	for _, s := range [][2]string{{"orders.>", "orders.placed"}, {"a.*.c", "a.b.c"}, {">", ""}, {"a.", "a.."}, {"*", "x.y"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, subject string) {
+		p, s := strings.Split(pattern, "."), strings.Split(subject, ".")
+		want := len(p) == len(s)
+		for i, tok := range p {
+			if tok == ">" {
+				want = len(s) > i
+				break
+			}
+			if i >= len(s) || tok != "*" && tok != s[i] {
+				want = false
+				break
+			}
+		}
+		if got := transport.Match(pattern, subject); got != want {
+			t.Fatalf("Match(%q, %q) = %v, want %v", pattern, subject, got, want)
+		}
+	})
+}
+
+func BenchmarkMatch(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		transport.Match("shop.ordering.events.>", "shop.payments.commands.authorize")
+		transport.Match("shop.*.commands.authorize", "shop.payments.commands.authorize")
+	}
+}
