@@ -142,6 +142,8 @@ type writer struct {
 	p         *plan.Batch
 	now       int64 // recorded_at of the events written, unix µs
 	written   int   // rows of p.Rows inserted
+	// args holds the arguments of one INSERT, reused from one to the next.
+	args []any
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache, lookupAll bool) (*writer, error) {
@@ -339,7 +341,6 @@ var insertSQL = func() map[int]string {
 
 // insertEvents writes planned events with multi-row INSERTs.
 func (w *writer) insertEvents(rows []plan.Row) error {
-	args := make([]any, 0, 16*chunkSizes[0])
 	for len(rows) > 0 {
 		n := chunkSizes[len(chunkSizes)-1]
 		for _, size := range chunkSizes {
@@ -348,7 +349,10 @@ func (w *writer) insertEvents(rows []plan.Row) error {
 				break
 			}
 		}
-		args = args[:0]
+		if cap(w.args) < 16*n {
+			w.args = make([]any, 0, 16*n)
+		}
+		args := w.args[:0]
 		for _, r := range rows[:n] {
 			m := r.Event.Metadata
 			extra, err := encodeExtra(m.Extra)
@@ -359,7 +363,9 @@ func (w *writer) insertEvents(rows []plan.Row) error {
 				nullable(m.CorrelationID), nullable(m.CausationID), nullable(m.TenantID), nullable(m.UserID),
 				nullable(m.TraceParent), nullable(m.TraceState), extra, w.now)
 		}
-		if _, err := w.tx.ExecContext(w.ctx, insertSQL[n], args...); err != nil {
+		_, err := w.tx.ExecContext(w.ctx, insertSQL[n], args...)
+		clear(args) // pins no event's data until the next insert
+		if err != nil {
 			return err
 		}
 		rows = rows[n:]
