@@ -50,7 +50,7 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 	// cancelled, the driver runs every statement on a goroutine of its own.
 	ctx = context.WithoutCancel(ctx)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		w, err := s.newWriter(ctx, tx, true, false)
+		w, err := s.newWriter(ctx, tx, readWriteCache, false)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 	if errors.Is(err, errUnique) {
 		s.cache.clear()
 		err = s.writeTx(ctx, func(tx *sql.Tx) error {
-			w, err := s.newWriter(ctx, tx, false, true)
+			w, err := s.newWriter(ctx, tx, noCache, true)
 			if err != nil {
 				return err
 			}
@@ -101,8 +101,18 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 // writeTx runs fn in a write transaction (BEGIN IMMEDIATE) holding this
 // process's writer lock, and commits if fn returns nil.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	return s.writeTxThen(ctx, fn, nil)
+}
+
+// writeTxThen is writeTx, then calls done with the outcome (nil: committed)
+// while it still holds the writer, so that no other transaction starts in
+// between.
+func (s *Store) writeTxThen(ctx context.Context, fn func(tx *sql.Tx) error, done func(error)) (err error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if done != nil {
+		defer func() { done(err) }()
+	}
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
@@ -125,6 +135,19 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err err
 	return tx.Commit()
 }
 
+// onStreamRead, when set (by tests), is told of the streams each writer
+// reads from the database.
+var onStreamRead func(ids []string)
+
+// cacheUse says how a writer uses the store's stream cache.
+type cacheUse int
+
+const (
+	noCache        cacheUse = iota // reads every stream from the database
+	readCache                      // reads the cache, records nothing in it
+	readWriteCache                 // reads and records as it goes
+)
+
 // writer writes appends in one write transaction: add plans each request
 // in memory, flushRows inserts the planned events, finish writes the new
 // streams. Requests that fail get their own error and write nothing.
@@ -132,9 +155,12 @@ type writer struct {
 	s   *Store
 	ctx context.Context
 	tx  *sql.Tx
-	// cache uses and updates the store's stream cache; only the group
-	// commit does, since an InTx transaction may still roll back.
-	cache bool
+	// cache makes the writer read streams from the store's stream
+	// cache; writeCache makes it also record there what it reads and
+	// writes. Only the group commit writes while the transaction is open:
+	// an InTx transaction may still roll back, so InTx records its
+	// streams once committed (tx.commitCache).
+	cache, writeCache bool
 	// lookupAll looks up every event ID before deciding, so no insert
 	// can fail; otherwise an insert that meets a stored ID fails the batch
 	// with errUnique.
@@ -146,7 +172,7 @@ type writer struct {
 	args []any
 }
 
-func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache, lookupAll bool) (*writer, error) {
+func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, lookupAll bool) (*writer, error) {
 	var lastPos, lastRecorded, dataVersion, maxNo int64
 	err := tx.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
@@ -156,12 +182,12 @@ func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache, lookupAll bool
 	if err != nil {
 		return nil, err
 	}
-	if cache {
+	if cache != noCache {
 		// data_version changes when another connection (another process)
 		// commits: what the cache knows may be stale then.
 		s.cache.validate(dataVersion)
 	}
-	w := &writer{s: s, ctx: ctx, tx: tx, cache: cache, lookupAll: lookupAll, p: plan.New(),
+	w := &writer{s: s, ctx: ctx, tx: tx, cache: cache != noCache, writeCache: cache == readWriteCache, lookupAll: lookupAll, p: plan.New(),
 		now: plan.Recorded(s.opts.now(), time.UnixMicro(lastRecorded)).UnixMicro()}
 	if !lookupAll {
 		w.p.Lookup = func(events []eventual.EventData) error {
@@ -239,7 +265,7 @@ func (w *writer) finish() error {
 	for _, st := range w.p.Streams {
 		st.Created, st.Exists = false, st.Exists || st.Created
 	}
-	if w.cache {
+	if w.writeCache {
 		for id, st := range w.p.Streams {
 			if st.Changed {
 				w.s.cache.put(id, st.No, st.Version)
@@ -266,6 +292,9 @@ func (w *writer) loadStreams(ids []string) error {
 	if len(todo) == 0 {
 		return nil
 	}
+	if onStreamRead != nil {
+		onStreamRead(todo)
+	}
 	list, err := json.Marshal(todo)
 	if err != nil {
 		return err
@@ -281,7 +310,7 @@ func (w *writer) loadStreams(ids []string) error {
 			return err
 		}
 		p.Streams[st.id] = &plan.Stream{Exists: true, Deleted: st.deleted, Version: st.version, No: st.no}
-		if w.cache {
+		if w.writeCache {
 			w.s.cache.putStored(st)
 		}
 	}

@@ -21,15 +21,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 		return err
 	}
 	t := &tx{s: s}
-	err := s.writeTx(ctx, func(stx *sql.Tx) error {
+	err := s.writeTxThen(ctx, func(stx *sql.Tx) error {
 		t.tx = stx
 		return fn(t)
-	})
-	// The stream cache follows only the group commit: forget what this
-	// transaction wrote, committed or not.
-	for id := range t.touched {
-		s.cache.drop(id)
-	}
+	}, t.commitCache)
 	if err != nil {
 		return err
 	}
@@ -44,9 +39,15 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 
 // tx is a write transaction handed to InTx's fn.
 type tx struct {
-	s           *Store
-	tx          *sql.Tx
-	touched     map[string]bool // streams appended to
+	s       *Store
+	tx      *sql.Tx
+	touched map[string]bool // streams appended to
+	// heads are the streams appended to, as they are once committed.
+	heads map[string]cachedStream
+	// uncached is set once a writer failed: the next one reads every
+	// stream from the database, where this transaction's own appends are
+	// (the stream cache holds only what is committed).
+	uncached    bool
 	afterCommit []func()
 	// w plans and writes the transaction's appends: kept from one Append
 	// to the next, so that the streams and event IDs it has seen are not
@@ -55,6 +56,19 @@ type tx struct {
 }
 
 func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+
+// commitCache brings the stream cache up to date once the transaction
+// ended (err nil: committed), before the next one starts: the streams it
+// appended to get their new heads, or are forgotten if it rolled back.
+func (t *tx) commitCache(err error) {
+	for id := range t.touched {
+		if h, ok := t.heads[id]; ok && err == nil {
+			t.s.cache.set(id, h)
+		} else {
+			t.s.cache.drop(id)
+		}
+	}
+}
 
 var _ eventual.Tx = (*tx)(nil)
 
@@ -72,31 +86,44 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	}
 	if t.w == nil {
 		// Every event ID is looked up first, so that no insert fails.
-		w, err := t.s.newWriter(context.WithoutCancel(ctx), t.tx, false, true)
+		use := readCache
+		if t.uncached {
+			use = noCache
+		}
+		w, err := t.s.newWriter(context.WithoutCancel(ctx), t.tx, use, true)
 		if err != nil {
 			return nil, t.s.wrapErr(ctx, err, "append")
 		}
 		t.w = w
 	}
 	r := groupcommit.NewRequest(appends)
+	if t.touched == nil {
+		t.touched, t.heads = map[string]bool{}, map[string]cachedStream{}
+	}
+	for _, a := range appends {
+		t.touched[a.StreamID] = true // forgotten by the cache unless committed as planned
+	}
 	if err := t.w.add(r); err != nil {
-		t.w = nil // the transaction fails: a new writer starts afresh
+		t.w, t.uncached = nil, true // the transaction fails: a new writer starts afresh
 		return nil, t.s.wrapErr(ctx, err, "append")
 	}
 	if r.Err == nil {
 		if err := t.w.finish(); err != nil {
-			t.w = nil
+			t.w, t.uncached = nil, true
+			if isUniqueViolation(err) {
+				// The cache said a stream was at an older version than it
+				// is: it must not be trusted again.
+				t.s.cache.clear()
+			}
 			return nil, t.s.wrapErr(ctx, err, "append")
 		}
 	}
 	if r.Err != nil {
 		return nil, r.Err
 	}
-	if t.touched == nil {
-		t.touched = map[string]bool{}
-	}
 	for _, a := range appends {
-		t.touched[a.StreamID] = true
+		st := t.w.p.Streams[a.StreamID]
+		t.heads[a.StreamID] = cachedStream{no: st.No, version: st.Version, deleted: st.Deleted}
 	}
 	return r.Results, nil
 }
@@ -230,14 +257,14 @@ func (s *Store) changeStream(ctx context.Context, streamID string, change func(*
 	if err := eventual.ValidateStreamID(streamID); err != nil {
 		return err
 	}
-	err := s.writeTx(ctx, func(stx *sql.Tx) error {
+	err := s.writeTxThen(ctx, func(stx *sql.Tx) error {
 		st, err := s.streamInfo(ctx, stx, streamID)
 		if err != nil {
 			return err
 		}
 		return change(stx, st)
-	})
-	s.cache.drop(streamID)
+	}, func(error) { s.cache.drop(streamID) }) // before the next batch reads it
+
 	if err == nil || isStoreError(err) {
 		return err
 	}

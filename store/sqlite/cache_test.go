@@ -1,0 +1,133 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/eventual-go/eventual"
+)
+
+// TestStreamCacheFollowsTransactions: InTx reads stream heads from the
+// cache, and the cache follows what InTx commits (and forgets what rolls
+// back) before any other append is decided on it.
+func TestStreamCacheFollowsTransactions(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mu sync.Mutex
+	var reads []string
+	onStreamRead = func(ids []string) {
+		mu.Lock()
+		reads = append(reads, ids...)
+		mu.Unlock()
+	}
+	defer func() { onStreamRead = nil }()
+	readsOf := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		r := reads
+		reads = nil
+		return r
+	}
+	ev := func() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
+	appendTo := func(stream string, expected eventual.ExpectedVersion) error {
+		_, err := s.Append(ctx, stream, expected, ev())
+		return err
+	}
+	inTx := func(fn func(tx eventual.Tx) error) error { return s.InTx(ctx, fn) }
+	fail := errors.New("roll back")
+
+	if err := appendTo("a", eventual.NoStream); err != nil {
+		t.Fatal(err)
+	}
+	readsOf()
+
+	// Known to the cache: the transaction does not read it again.
+	if err := inTx(func(tx eventual.Tx) error {
+		_, err := tx.Append(ctx, "a", eventual.Exact(1), ev())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := readsOf(); len(r) != 0 {
+		t.Errorf("InTx read %v from the database; the cache knew it", r)
+	}
+	// The committed head is cached: the group commit decides on version 2.
+	if err := appendTo("a", eventual.Exact(2)); err != nil {
+		t.Fatalf("append after a committed transaction: %v", err)
+	}
+
+	// Rolled back: the cache must not keep version 4.
+	if err := inTx(func(tx eventual.Tx) error {
+		if _, err := tx.Append(ctx, "a", eventual.Exact(3), ev()); err != nil {
+			return err
+		}
+		return fail
+	}); !errors.Is(err, fail) {
+		t.Fatal(err)
+	}
+	if err := appendTo("a", eventual.Exact(3)); err != nil {
+		t.Fatalf("append after a rolled back transaction: %v", err)
+	}
+
+	// A conflicting append in a transaction that goes on and commits.
+	if err := inTx(func(tx eventual.Tx) error {
+		if _, err := tx.Append(ctx, "a", eventual.Exact(4), ev()); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "b", eventual.Exact(7), ev()); !errors.Is(err, eventual.ErrConflict) {
+			t.Errorf("append to a missing stream at 7: %v", err)
+		}
+		_, err := tx.Append(ctx, "a", eventual.Exact(5), ev())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendTo("a", eventual.Exact(6)); err != nil {
+		t.Fatalf("after a transaction that met a conflict: %v", err)
+	}
+	if err := appendTo("b", eventual.NoStream); err != nil {
+		t.Fatalf("b after the failed append in a transaction: %v", err)
+	}
+
+	// Deleted: the next append must not trust the cached head.
+	if err := s.DeleteStream(ctx, "a", eventual.Exact(7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendTo("a", eventual.Any); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("append to a deleted stream: %v", err)
+	}
+	if err := inTx(func(tx eventual.Tx) error {
+		_, err := tx.Append(ctx, "a", eventual.Any, ev())
+		return err
+	}); !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Fatalf("append to a deleted stream in a transaction: %v", err)
+	}
+
+	// Another connection commits: the cache is emptied, and read again.
+	other, err := Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Append(ctx, "b", eventual.Exact(1), ev()); err != nil {
+		t.Fatal(err)
+	}
+	readsOf()
+	if err := inTx(func(tx eventual.Tx) error {
+		_, err := tx.Append(ctx, "b", eventual.Exact(2), ev())
+		return err
+	}); err != nil {
+		t.Fatalf("after another connection appended: %v", err)
+	}
+	if r := readsOf(); !slices.Contains(r, "b") {
+		t.Errorf("after another connection committed, InTx read %v, want b read again", r)
+	}
+}
