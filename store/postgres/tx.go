@@ -134,6 +134,11 @@ func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamIn
 }
 
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if plan.RollsBack(query) {
+		// Locks taken since a savepoint are released when it is rolled
+		// back to: the next append takes the append lock again.
+		t.locked = false
+	}
 	tag, err := t.tx.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, err

@@ -131,3 +131,4 @@ func TestStreamCacheFollowsTransactions(t *testing.T) {
 		t.Errorf("after another connection committed, InTx read %v, want b read again", r)
 	}
 }
+

@@ -140,10 +140,17 @@ func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamIn
 // it runs, not during: with a context that can end, the driver runs every
 // statement on a goroutine of its own (to interrupt it), which costs more
 // than the short writes of a transaction take. The transaction itself
-// still ends with the context.
+// still ends with the context. After a ROLLBACK TO SAVEPOINT the next
+// append reads the streams again: what was planned may be undone.
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	if plan.RollsBack(query) {
+		// Planned heads may be undone: a new writer reads them from the
+		// database, and the cache learns none of this transaction's.
+		t.w, t.uncached = nil, true
+		clear(t.heads)
 	}
 	r, err := t.tx.ExecContext(context.WithoutCancel(ctx), rebind(query), args...)
 	if err != nil {

@@ -97,3 +97,19 @@ func TestRecordedNeverGoesBack(t *testing.T) {
 		t.Errorf("Recorded = %v, want truncated to the microsecond", got)
 	}
 }
+
+func TestRollsBack(t *testing.T) {
+	for q, want := range map[string]bool{
+		"ROLLBACK TO SAVEPOINT inbox_message": true,
+		"  rollback to sp":                    true,
+		"\n\tRollback":                        true,
+		"RELEASE SAVEPOINT x":                 false,
+		"SAVEPOINT x":                         false,
+		"ROLL":                                false,
+		"INSERT INTO t VALUES ('ROLLBACK')":   false,
+	} {
+		if got := RollsBack(q); got != want {
+			t.Errorf("RollsBack(%q) = %v, want %v", q, got, want)
+		}
+	}
+}
