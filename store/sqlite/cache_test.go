@@ -131,4 +131,3 @@ func TestStreamCacheFollowsTransactions(t *testing.T) {
 		t.Errorf("after another connection committed, InTx read %v, want b read again", r)
 	}
 }
-
