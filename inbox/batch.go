@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +20,12 @@ const DefaultMaxBatch = 128
 
 // Batched is Handler for throughput: the deliveries that arrive while a
 // transaction runs are handled together in the next one. Each is recorded
-// and handled in a savepoint of its own, so a duplicate is skipped, and a
-// delivery whose handler fails rolls back alone and is redelivered, while
-// the others commit. On SQLite's single writer this turns a commit (and
+// once, so a duplicate is skipped, and a delivery whose handler fails
+// rolls back alone and is redelivered, while the others commit: the batch
+// runs together, and when a handler fails, again with each delivery in a
+// savepoint of its own — the handlers before the failed one then run a
+// second time, in a new transaction (the first one rolled back, with
+// its AfterCommit functions). On SQLite's single writer this turns a commit (and
 // an fsync) per message into one per batch. Subscribe it with a
 // Concurrency of about the batch size for batches to form. maxBatch ≤ 0
 // means DefaultMaxBatch.
@@ -135,11 +140,103 @@ func (b *batcher) gather(first *job) []*job {
 	return batch
 }
 
-// run handles a batch in one transaction, each delivery in a savepoint.
+// errHandlerFailed rolls back a batch run together: it runs again with
+// each delivery in a savepoint.
+var errHandlerFailed = errors.New("inbox: a handler failed")
+
+// run handles a batch in one transaction: first all together (the
+// deliveries recorded by one statement, no savepoints); if a handler fails,
+// that transaction rolls back and the batch runs again with each delivery
+// in a savepoint of its own, so that only the failed one rolls back.
+// Handlers failing is rare (they reply with errors rather than fail), and
+// savepoints cost three statements a message.
 func (b *batcher) run(batch []*job) {
+	err := b.runTogether(batch)
+	if errors.Is(err, errHandlerFailed) {
+		err = b.runIsolated(batch)
+	}
+	for _, j := range batch {
+		if err != nil {
+			j.err = errors.Join(j.err, err)
+		}
+		close(j.done)
+	}
+}
+
+// recordChunk is the most deliveries recorded by one INSERT (3 parameters
+// each, far under the databases' limits).
+const recordChunk = 256
+
+// runTogether records the batch's deliveries in one statement per chunk
+// and runs the handlers of those that are new; it returns
+// errHandlerFailed (and the transaction rolls back) as soon as one fails.
+func (b *batcher) runTogether(batch []*job) error {
 	ctx := context.Background()
 	now := time.Now().UnixMicro()
-	err := b.in.store.InTx(ctx, func(tx eventual.Tx) error {
+	return b.in.store.InTx(ctx, func(tx eventual.Tx) error {
+		live := make([]*job, 0, len(batch))
+		for _, j := range batch {
+			j.err = j.ctx.Err()
+			if j.err == nil {
+				live = append(live, j)
+			}
+		}
+		fresh := make(map[[2]string]bool, len(live))
+		for part := range slices.Chunk(live, recordChunk) {
+			if err := record(ctx, tx, part, now, fresh); err != nil {
+				return err
+			}
+		}
+		for _, j := range live {
+			k := [2]string{j.d.Group, j.d.ID}
+			if !fresh[k] {
+				continue // handled before, or earlier in this batch
+			}
+			delete(fresh, k)
+			if j.err = b.call(j, tx); j.err != nil {
+				return errHandlerFailed
+			}
+		}
+		return nil
+	})
+}
+
+// record inserts the inbox rows of jobs, adding to fresh those that were
+// not there.
+func record(ctx context.Context, tx eventual.Tx, jobs []*job, now int64, fresh map[[2]string]bool) error {
+	var q strings.Builder
+	q.WriteString("INSERT INTO eventual_inbox (consumer, message_id, received_at) VALUES ")
+	args := make([]any, 0, 1+2*len(jobs))
+	args = append(args, now)
+	for i, j := range jobs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "($%d, $%d, $1)", len(args)+1, len(args)+2)
+		args = append(args, j.d.Group, j.d.ID)
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING consumer, message_id")
+	rows, err := tx.Query(ctx, q.String(), args...)
+	if err != nil {
+		return fmt.Errorf("inbox: record %d messages: %w", len(jobs), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			return err
+		}
+		fresh[k] = true
+	}
+	return rows.Err()
+}
+
+// runIsolated handles a batch in one transaction, each delivery in a
+// savepoint.
+func (b *batcher) runIsolated(batch []*job) error {
+	ctx := context.Background()
+	now := time.Now().UnixMicro()
+	return b.in.store.InTx(ctx, func(tx eventual.Tx) error {
 		for _, j := range batch {
 			j.err = nil
 			if err := j.ctx.Err(); err != nil {
@@ -168,12 +265,6 @@ func (b *batcher) run(batch []*job) {
 		}
 		return nil
 	})
-	for _, j := range batch {
-		if err != nil {
-			j.err = errors.Join(j.err, err)
-		}
-		close(j.done)
-	}
 }
 
 // call runs the handler for j, turning a panic into an error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -295,6 +296,91 @@ func TestBatched(t *testing.T) {
 		}
 		if d := count(t, s, "SELECT COUNT(*) FROM (SELECT message_id FROM effects GROUP BY message_id HAVING COUNT(*) > 1) x"); d != 0 {
 			t.Errorf("a message took effect twice")
+		}
+	})
+}
+
+// savepoints counts the savepoints that transactions through it take.
+type savepoints struct {
+	migratingStore
+	n atomic.Int64
+}
+
+type migratingStore interface {
+	eventual.TxStore
+	eventual.Migrator
+}
+
+func (s *savepoints) InTx(ctx context.Context, fn func(eventual.Tx) error) error {
+	return s.migratingStore.InTx(ctx, func(tx eventual.Tx) error { return fn(&savepointTx{tx, &s.n}) })
+}
+
+type savepointTx struct {
+	eventual.Tx
+	n *atomic.Int64
+}
+
+func (t *savepointTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if strings.HasPrefix(query, "SAVEPOINT") {
+		t.n.Add(1)
+	}
+	return t.Tx.Exec(ctx, query, args...)
+}
+
+// A batch whose handlers all succeed runs without savepoints (a message
+// costs its share of one INSERT); one that fails makes the batch run again
+// with a savepoint per message.
+func TestBatchedTakesSavepointsOnlyWhenAHandlerFails(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s, _ := setup(t, b)
+		sp := &savepoints{migratingStore: s.(migratingStore)}
+		ib, err := inbox.New(context.Background(), sp, inbox.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		h := ib.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+			if err := effect(ctx, tx, d.Group, d.ID); err != nil {
+				return err
+			}
+			if string(d.Data) == "fail" {
+				return boom
+			}
+			return nil
+		}, 16)
+		deliver := func(ids ...string) []error {
+			errs := make([]error, len(ids))
+			var wg sync.WaitGroup
+			for i, id := range ids {
+				wg.Go(func() {
+					m := transport.NewMessage("a.b", "t", nil)
+					m.ID = id
+					if strings.HasPrefix(id, "fail") {
+						m.Data = []byte("fail")
+					}
+					errs[i] = h(context.Background(), transport.Delivery{Message: m, Attempt: 1, Group: "g"})
+				})
+			}
+			wg.Wait()
+			return errs
+		}
+		for _, err := range deliver("a", "b", "c", "a", "d") {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := sp.n.Load(); n != 0 {
+			t.Errorf("%d savepoints for handlers that all succeeded, want none", n)
+		}
+		errs := deliver("e", "fail-1", "f")
+		if !errors.Is(errs[1], boom) || errs[0] != nil || errs[2] != nil {
+			t.Errorf("errors %v, want boom for fail-1 alone", errs)
+		}
+		if sp.n.Load() == 0 {
+			t.Error("a handler failed, and no savepoint isolated it")
+		}
+		if n := count(t, s, "SELECT COUNT(*) FROM effects"); n != 6 {
+			t.Errorf("%d effects, want 6 (a to f, once each)", n)
 		}
 	})
 }
