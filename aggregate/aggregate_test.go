@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -655,5 +656,155 @@ func TestSaveTxSnapshotsAfterCommit(t *testing.T) {
 	// After Close, SaveTx still saves; it just takes no snapshot.
 	if err := save("late", false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Clone lets repositories WithCache keep counters (all fields are values).
+func (c *Counter) Clone() *Counter { cp := *c; return &cp }
+
+// plain is an aggregate that cannot be cloned.
+type plain struct{ aggregate.Root }
+
+func (*plain) Apply(any) error { return nil }
+
+func TestCache(t *testing.T) {
+	mem := newStore(t)
+	counting := &countingStore{Store: mem, SnapshotStore: mem}
+	repo := newRepo(t, counting, aggregate.WithCache(10))
+	other := newRepo(t, mem) // writes the cache does not see
+	ctx := t.Context()
+	load := func(wantN int64, wantRead int64) *Counter {
+		t.Helper()
+		counting.read.Store(0)
+		c, err := repo.Load(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.N != wantN || counting.read.Load() != wantRead {
+			t.Fatalf("loaded N=%d reading %d events, want N=%d reading %d", c.N, counting.read.Load(), wantN, wantRead)
+		}
+		return c
+	}
+
+	c := repo.New("c")
+	_ = c.Create("c")
+	_ = c.Add(1)
+	_ = c.Add(2)
+	if err := repo.Save(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	load(3, 0) // saved: cached
+
+	// Appended elsewhere: read and applied on the next load.
+	if _, err := other.Update(ctx, "c", func(c *Counter) error { return c.Add(10) }); err != nil {
+		t.Fatal(err)
+	}
+	got := load(13, 1)
+	if got.Version() != 4 || got.StoredVersion() != 4 {
+		t.Fatalf("version %d, stored %d; want 4", got.Version(), got.StoredVersion())
+	}
+
+	// What a caller does to its copy stays with it.
+	_ = got.Add(100)
+	load(13, 0)
+
+	// A transaction that rolls back leaves the cache as it was; one that
+	// commits leaves what it saved.
+	boom := errors.New("boom")
+	change := func(fail error) error {
+		return mem.InTx(ctx, func(tx eventual.Tx) error {
+			c, err := repo.LoadTx(ctx, tx, "c")
+			if err != nil {
+				return err
+			}
+			if err := c.Add(5); err != nil {
+				return err
+			}
+			if err := repo.SaveTx(ctx, tx, c); err != nil {
+				return err
+			}
+			return fail
+		})
+	}
+	if err := change(boom); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	load(13, 0)
+	if err := change(nil); err != nil {
+		t.Fatal(err)
+	}
+	load(18, 0)
+
+	// Deleted: the cache does not hide it.
+	if err := mem.DeleteStream(ctx, "counter-c", eventual.Any); err != nil {
+		t.Fatal(err)
+	}
+	_, want := other.Load(ctx, "c")
+	if _, err := repo.Load(ctx, "c"); want == nil || err == nil || err.Error() != want.Error() {
+		t.Fatalf("deleted: %v, want %v", err, want)
+	}
+
+	// Bad options.
+	if _, err := aggregate.NewRepository(mem, registry(t), "counter", NewCounter, aggregate.WithCache(0)); !errors.Is(err, eventual.ErrInvalidArgument) {
+		t.Errorf("size 0: %v", err)
+	}
+	newPlain := func(id string) *plain { p := &plain{}; p.SetID(id); return p }
+	if _, err := aggregate.NewRepository(mem, registry(t), "plain", newPlain, aggregate.WithCache(1)); !errors.Is(err, eventual.ErrInvalidArgument) {
+		t.Errorf("no Clone: %v", err)
+	}
+}
+
+// Many goroutines updating a few cached counters at once: every change
+// counts once, whichever way the loads went (cache or store).
+func TestCacheUnderConcurrentUpdates(t *testing.T) {
+	mem := newStore(t)
+	repo := newRepo(t, mem, aggregate.WithCache(2), aggregate.WithMaxAttempts(1000))
+	ctx := t.Context()
+	ids := []string{"a", "b", "c"} // more than the cache holds
+	for _, id := range ids {
+		c := repo.New(id)
+		_ = c.Create(id)
+		if err := repo.Save(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 25 {
+				id := ids[(g+i)%len(ids)]
+				if i%2 == 0 {
+					if _, err := repo.Update(ctx, id, func(c *Counter) error { return c.Add(1) }); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				err := mem.InTx(ctx, func(tx eventual.Tx) error {
+					c, err := repo.LoadTx(ctx, tx, id)
+					if err != nil {
+						return err
+					}
+					_ = c.Add(1)
+					return repo.SaveTx(ctx, tx, c)
+				})
+				if err != nil && !errors.Is(err, eventual.ErrConflict) {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	uncached := newRepo(t, mem)
+	var total int64
+	for _, id := range ids {
+		a, err1 := repo.Load(ctx, id)
+		b, err2 := uncached.Load(ctx, id)
+		if err1 != nil || err2 != nil || a.N != b.N || a.Version() != b.Version() {
+			t.Fatalf("%s: cached N=%d v%d (%v), stored N=%d v%d (%v)", id, a.N, a.Version(), err1, b.N, b.Version(), err2)
+		}
+		total += b.N
+	}
+	if total < 16*13 { // the Updates (13 each) cannot fail; transactions may conflict
+		t.Fatalf("total %d, want at least %d", total, 16*13)
 	}
 }

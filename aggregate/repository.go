@@ -31,6 +31,7 @@ type config struct {
 	maxAttempts int
 	streamID    func(kind, id string) string
 	now         func() time.Time
+	cacheSize   int
 }
 
 // WithSnapshots keeps snapshots of aggregates in store (the event store
@@ -43,6 +44,34 @@ func WithSnapshots(store eventual.SnapshotStore, policy SnapshotPolicy) Option {
 			return fmt.Errorf("%w: aggregate: nil snapshot store or policy", eventual.ErrInvalidArgument)
 		}
 		c.snapshots, c.policy = store, policy
+		return nil
+	}
+}
+
+// Cloner is implemented by aggregates that a repository keeps in memory
+// (WithCache): Clone returns a copy that shares nothing the aggregate
+// changes. Copying the struct is enough when its fields are values (the
+// embedded Root included); copy maps and slices it appends to or writes.
+type Cloner[T any] interface {
+	Clone() T
+}
+
+// WithCache keeps the state of up to n aggregates in memory, so that Load
+// and LoadTx start from it instead of replaying events or decoding a
+// snapshot: they read only the events appended after it — usually none,
+// one short query. What is cached is what was committed: the state an
+// aggregate had when the transaction that loaded or saved it committed
+// (LoadTx, SaveTx) or when Load or Save returned. Events appended
+// elsewhere (another process, another repository) are read and applied
+// on the next load, so the cache never serves a stale state. The
+// aggregate type must implement Cloner[T]. When full, an arbitrary entry
+// makes room. n ≤ 0 is an error.
+func WithCache(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: aggregate: cache size %d is not positive", eventual.ErrInvalidArgument, n)
+		}
+		c.cacheSize = n
 		return nil
 	}
 }
@@ -120,6 +149,8 @@ type Repository[T Aggregate] struct {
 	snaps       *snapshotWriter
 	txSnaps     *snapshotWriter
 	txSnapsOnce sync.Once
+	// cache holds committed states WithCache (nil otherwise).
+	cache *stateCache[T]
 }
 
 // NewRepository returns a repository of aggregates of one kind. newAgg
@@ -146,6 +177,12 @@ func NewRepository[T Aggregate](store eventual.Store, reg *codec.Registry, kind 
 		}
 	}
 	r := &Repository[T]{store: store, codec: reg, kind: kind, newAgg: newAgg, cfg: cfg}
+	if cfg.cacheSize > 0 {
+		if _, ok := any(newAgg("")).(Cloner[T]); !ok {
+			return nil, fmt.Errorf("%w: aggregate: WithCache needs %T to implement Clone() %T", eventual.ErrInvalidArgument, newAgg(""), newAgg(""))
+		}
+		r.cache = &stateCache[T]{max: cfg.cacheSize, m: map[string]T{}}
+	}
 	if cfg.snapshots != nil && cfg.async {
 		r.snaps = newSnapshotWriter(cfg.snapshots, cfg.onSnapErr)
 	}
@@ -172,7 +209,17 @@ func (r *Repository[T]) New(id string) T {
 // stream; eventual.ErrStreamDeleted; the codec's errors for events it
 // cannot decode; Apply's errors; the store's.
 func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
-	return r.load(ctx, id, bound{}, r.store.ReadStream)
+	if a, ok := r.fromCache(ctx, id, r.store.ReadStream); ok {
+		if a.root().version > r.cachedVersion(id) {
+			r.cache.put(a) // caught up with events appended elsewhere
+		}
+		return a, nil
+	}
+	a, err := r.load(ctx, id, bound{}, r.store.ReadStream)
+	if err == nil && r.cache != nil {
+		r.cache.put(a)
+	}
+	return a, err
 }
 
 // LoadTx is Load inside a transaction of the caller's: the events are read
@@ -180,7 +227,15 @@ func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
 // the aggregate twice in one transaction sees its first change. A snapshot
 // (committed) is used as by Load. Errors: those of Load.
 func (r *Repository[T]) LoadTx(ctx context.Context, tx eventual.Tx, id string) (T, error) {
-	return r.load(ctx, id, bound{}, tx.ReadStream)
+	a, ok := r.fromCache(ctx, id, tx.ReadStream)
+	if !ok {
+		var err error
+		if a, err = r.load(ctx, id, bound{}, tx.ReadStream); err != nil {
+			return a, err
+		}
+	}
+	r.cacheAfterCommit(tx, a)
+	return a, nil
 }
 
 // LoadAt returns the aggregate as of the given version of its stream: its
@@ -292,7 +347,13 @@ func (b bound) describe() string {
 // the stream moved on: load the aggregate again and decide again; the
 // codec's and the store's errors.
 func (r *Repository[T]) Save(ctx context.Context, a T) error {
-	return r.save(ctx, a, r.store.Append, true)
+	if err := r.save(ctx, a, r.store.Append, true); err != nil {
+		return err
+	}
+	if r.cache != nil {
+		r.cache.put(a)
+	}
+	return nil
 }
 
 // SaveTx is Save inside a transaction of the caller's: the events commit
@@ -308,6 +369,7 @@ func (r *Repository[T]) SaveTx(ctx context.Context, tx eventual.Tx, a T) error {
 		return err
 	}
 	r.snapshotAfterCommit(tx, a, r.StreamID(a.root().id))
+	r.cacheAfterCommit(tx, a)
 	return nil
 }
 
@@ -388,4 +450,102 @@ func (r *Repository[T]) Close() error {
 		r.snaps.close()
 	}
 	return nil
+}
+
+// fromCache returns a copy of the cached state of id brought up to date
+// with the events read after it, if the cache holds id and those events
+// follow on; otherwise the caller loads it in full.
+func (r *Repository[T]) fromCache(ctx context.Context, id string, read readFunc) (T, bool) {
+	var zero T
+	if r.cache == nil {
+		return zero, false
+	}
+	c, ok := r.cache.get(id)
+	if !ok {
+		return zero, false
+	}
+	a := any(c).(Cloner[T]).Clone()
+	root := a.root()
+	for ev, err := range read(ctx, r.StreamID(id), eventual.ReadStreamOptions{From: root.version + 1}) {
+		if err != nil || ev.Version != root.version+1 {
+			r.cache.drop(id) // deleted, truncated past it, or the store failed: load in full
+			return zero, false
+		}
+		event, err := r.codec.Decode(ev)
+		if err != nil {
+			return zero, false
+		}
+		if event != nil {
+			if err := a.Apply(event); err != nil {
+				return zero, false
+			}
+		}
+		root.version, root.stored = ev.Version, ev.Version
+	}
+	return a, true
+}
+
+// cachedVersion returns the version the cache holds of id (0: none).
+func (r *Repository[T]) cachedVersion(id string) uint64 {
+	if c, ok := r.cache.get(id); ok {
+		return c.root().version
+	}
+	return 0
+}
+
+// cacheAfterCommit caches a's state once tx commits, unless it then has
+// events not saved (they would not be committed).
+func (r *Repository[T]) cacheAfterCommit(tx eventual.Tx, a T) {
+	root := a.root()
+	if r.cache == nil || root.cacheQueued {
+		return
+	}
+	root.cacheQueued = true
+	tx.AfterCommit(func() {
+		root.cacheQueued = false
+		r.cache.put(a)
+	})
+}
+
+// stateCache maps aggregate IDs to committed states, each a copy no
+// caller holds.
+type stateCache[T Aggregate] struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]T
+}
+
+func (c *stateCache[T]) get(id string) (T, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a, ok := c.m[id]
+	return a, ok
+}
+
+// put caches a copy of a, unless a has events not saved, or the cache
+// holds a later version (transactions may commit out of order).
+func (c *stateCache[T]) put(a T) {
+	root := a.root()
+	if len(root.pending) > 0 || root.version == 0 {
+		return
+	}
+	cp := any(a).(Cloner[T]).Clone()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[root.id]; ok && old.root().version > root.version {
+		return
+	}
+	if _, ok := c.m[root.id]; !ok && len(c.m) >= c.max {
+		for id := range c.m { // an arbitrary one makes room
+			delete(c.m, id)
+			break
+		}
+	}
+	c.m[root.id] = cp
+}
+
+func (c *stateCache[T]) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }

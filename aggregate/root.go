@@ -65,6 +65,9 @@ type Root struct {
 
 	snapVersion uint64 // of the last snapshot known to be stored
 	snapAt      int64  // unix nanoseconds of that snapshot; 0 if none
+	// cacheQueued: a repository WithCache caches the state when the
+	// transaction commits (set once per transaction).
+	cacheQueued bool
 }
 
 // pendingEvent is a recorded event and the ID it gets when saved. The ID is

@@ -11,6 +11,12 @@ import (
 	"github.com/eventual-go/eventual/transport"
 )
 
+// CachedAggregates is how many aggregates of each kind a module keeps in
+// memory (aggregate.WithCache): the shop's hot ones (stocks, customers)
+// and the orders, payments and shipments in flight are loaded from memory
+// plus the events appended since, not from a snapshot or a replay.
+const CachedAggregates = 10_000
+
 // Decide is what a command does to an aggregate: it records events on it
 // and returns the integration messages to send because of them.
 type Decide[T aggregate.Aggregate] func(a T) ([]transport.Message, error)

@@ -39,11 +39,11 @@ func New(store platform.Store, ob *outbox.Outbox) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	stores, err := aggregate.NewRepository(store, reg, storeKind, domain.NewStore)
+	stores, err := aggregate.NewRepository(store, reg, storeKind, domain.NewStore, aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}
-	products, err := aggregate.NewRepository(store, reg, productKind, domain.NewProduct)
+	products, err := aggregate.NewRepository(store, reg, productKind, domain.NewProduct, aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,9 @@ func NewProduct(id string) *Product {
 	return p
 }
 
+// Clone implements aggregate.Cloner: a product holds only values.
+func (p *Product) Clone() *Product { c := *p; return &c }
+
 // Apply implements aggregate.Aggregate.
 func (p *Product) Apply(event any) error {
 	switch e := event.(type) {

@@ -77,6 +77,9 @@ func NewStore(id string) *Store {
 	return s
 }
 
+// Clone implements aggregate.Cloner: a store holds only values.
+func (s *Store) Clone() *Store { c := *s; return &c }
+
 // Apply implements aggregate.Aggregate.
 func (s *Store) Apply(event any) error {
 	switch e := event.(type) {

@@ -34,7 +34,8 @@ func New(store platform.Store, ob *outbox.Outbox) (*App, error) {
 		return nil, err
 	}
 	repo, err := aggregate.NewRepository(store, reg, "customer", domain.New,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(100)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(100)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

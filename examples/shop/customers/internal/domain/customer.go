@@ -69,6 +69,9 @@ func New(id string) *Customer {
 	return c
 }
 
+// Clone implements aggregate.Cloner: a customer holds only values.
+func (c *Customer) Clone() *Customer { cp := *c; return &cp }
+
 // Apply implements aggregate.Aggregate.
 func (c *Customer) Apply(event any) error {
 	switch e := event.(type) {

@@ -78,7 +78,8 @@ func New(store platform.Store, ob *outbox.Outbox, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	repo, err := aggregate.NewRepository(store, reg, "stock", domain.New,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(SnapshotEvery)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(SnapshotEvery)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

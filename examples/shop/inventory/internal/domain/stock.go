@@ -96,6 +96,9 @@ func New(productID string) *Stock {
 	return s
 }
 
+// Clone implements aggregate.Cloner: a stock holds only values.
+func (s *Stock) Clone() *Stock { c := *s; return &c }
+
 // Available is what can still be reserved.
 func (s *Stock) Available() int64 { return s.OnHand - s.Reserved }
 

@@ -97,12 +97,14 @@ func New(store platform.Store, ob *outbox.Outbox, catalog Catalog, maxPending in
 		return nil, err
 	}
 	orders, err := aggregate.NewRepository(store, reg, OrderKind, domain.NewOrder,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(100)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(100)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}
 	baskets, err := aggregate.NewRepository(store, reg, BasketKind, domain.NewBasket,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

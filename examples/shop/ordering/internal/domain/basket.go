@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,6 +107,13 @@ func NewBasket(id string) *Basket {
 	b := &Basket{}
 	b.SetID(id)
 	return b
+}
+
+// Clone implements aggregate.Cloner.
+func (b *Basket) Clone() *Basket {
+	c := *b
+	c.Items = slices.Clone(b.Items)
+	return &c
 }
 
 // SnapshotVersion implements aggregate.Snapshotter.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,13 @@ func NewOrder(id string) *Order {
 	o := &Order{OrderState: OrderState{Status: api.StatusDraft}}
 	o.SetID(id)
 	return o
+}
+
+// Clone implements aggregate.Cloner.
+func (o *Order) Clone() *Order {
+	c := *o
+	c.Lines = slices.Clone(o.Lines)
+	return &c
 }
 
 // SnapshotVersion implements aggregate.Snapshotter.

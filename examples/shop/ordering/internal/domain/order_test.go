@@ -240,3 +240,22 @@ func TestOrderState(t *testing.T) {
 		t.Errorf("rejected state %+v", r.OrderState)
 	}
 }
+
+// Clones share nothing a change writes (repositories cache them).
+func TestClonesShareNoSlices(t *testing.T) {
+	o := domain.NewOrder("o-1")
+	o.Lines = append(make([]domain.Line, 0, 4), domain.Line{ProductID: "p-1", Quantity: 1})
+	c := o.Clone()
+	c.Lines[0].Quantity = 9
+	c.Lines = append(c.Lines, domain.Line{ProductID: "p-2"})
+	if len(o.Lines) != 1 || o.Lines[0].Quantity != 1 || o.ID() != c.ID() {
+		t.Fatalf("original order changed through its clone: %+v", o.Lines)
+	}
+	b := domain.NewBasket("b-1")
+	b.Items = append(make([]domain.BasketItem, 0, 4), domain.BasketItem{ProductID: "p-1", Quantity: 1})
+	cb := b.Clone()
+	cb.Items[0].Quantity = 9
+	if b.Items[0].Quantity != 1 {
+		t.Fatalf("original basket changed through its clone: %+v", b.Items)
+	}
+}

@@ -38,7 +38,8 @@ func New(store platform.Store, ob *outbox.Outbox, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	repo, err := aggregate.NewRepository(store, reg, "payment", domain.New,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/eventual-go/eventual/aggregate"
 	"github.com/eventual-go/eventual/codec"
@@ -111,6 +112,13 @@ func New(id string) *Payment {
 	p := &Payment{}
 	p.SetID(id)
 	return p
+}
+
+// Clone implements aggregate.Cloner.
+func (p *Payment) Clone() *Payment {
+	c := *p
+	c.History = slices.Clone(p.History)
+	return &c
 }
 
 // Apply implements aggregate.Aggregate.

@@ -132,3 +132,15 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("restored %+v", q)
 	}
 }
+
+// Clones share nothing a change writes (repositories cache them).
+func TestCloneSharesNoHistory(t *testing.T) {
+	p := domain.New("p-1")
+	p.History = append(make([]domain.StatusChange, 0, 4), domain.StatusChange{Status: "a"})
+	c := p.Clone()
+	c.History[0].Status = "changed"
+	c.History = append(c.History, domain.StatusChange{Status: "b"})
+	if len(p.History) != 1 || p.History[0].Status != "a" {
+		t.Fatalf("original changed through its clone: %+v", p.History)
+	}
+}

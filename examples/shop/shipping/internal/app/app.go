@@ -40,7 +40,8 @@ func New(ctx context.Context, store platform.Store, ob *outbox.Outbox) (*App, er
 		return nil, err
 	}
 	repo, err := aggregate.NewRepository(store, reg, "shipment", domain.New,
-		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)))
+		aggregate.WithSnapshots(store, aggregate.EveryNEvents(50)),
+		aggregate.WithCache(platform.CachedAggregates))
 	if err != nil {
 		return nil, err
 	}

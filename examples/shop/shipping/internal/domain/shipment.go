@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/eventual-go/eventual/aggregate"
 	"github.com/eventual-go/eventual/codec"
@@ -92,6 +93,13 @@ func New(id string) *Shipment {
 	s := &Shipment{}
 	s.SetID(id)
 	return s
+}
+
+// Clone implements aggregate.Cloner.
+func (s *Shipment) Clone() *Shipment {
+	c := *s
+	c.Items = slices.Clone(s.Items)
+	return &c
 }
 
 // Apply implements aggregate.Aggregate.

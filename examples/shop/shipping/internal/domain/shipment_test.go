@@ -133,3 +133,14 @@ func TestSnapshot(t *testing.T) {
 		t.Errorf("restored %+v", r)
 	}
 }
+
+// Clones share nothing a change writes (repositories cache them).
+func TestCloneSharesNoItems(t *testing.T) {
+	s := domain.New("s-1")
+	s.Items = append(make([]api.Item, 0, 4), api.Item{ProductID: "p-1", Quantity: 1})
+	c := s.Clone()
+	c.Items[0].Quantity = 9
+	if s.Items[0].Quantity != 1 {
+		t.Fatalf("original changed through its clone: %+v", s.Items)
+	}
+}
