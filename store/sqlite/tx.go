@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
@@ -173,6 +175,16 @@ func (t *tx) Dialect() eventual.Dialect { return eventual.DialectSQLite }
 // writer already.
 func (t *tx) LockLog(ctx context.Context) error { return ctx.Err() }
 
+// rebound caches what rebind returns: the same statements run over and
+// over (inbox, outbox, read models), and a statement built per call
+// should not grow the cache without bound.
+var (
+	rebound  sync.Map // query → rebound query
+	reboundN atomic.Int64
+)
+
+const maxRebound = 4096
+
 // rebind rewrites PostgreSQL-style placeholders ($1, $2, …) into SQLite's
 // numbered ones (?1, ?2, …), which bind by number in any order and any
 // number of times. ($1 would be a named parameter in SQLite, bound by order
@@ -181,6 +193,18 @@ func rebind(query string) string {
 	if !strings.Contains(query, "$") {
 		return query
 	}
+	if r, ok := rebound.Load(query); ok {
+		return r.(string)
+	}
+	r := rebindQuery(query)
+	if reboundN.Add(1) <= maxRebound {
+		rebound.Store(query, r)
+	}
+	return r
+}
+
+// rebindQuery does rebind's work.
+func rebindQuery(query string) string {
 	var b strings.Builder
 	b.Grow(len(query))
 	for i := 0; i < len(query); i++ {
