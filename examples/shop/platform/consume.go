@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"fmt"
+	"runtime/pprof"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/transport"
@@ -48,14 +49,19 @@ func consume(ctx context.Context, s *Services, subject, group string, h Handlers
 	batched := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
 		return h[d.Type](Context(ctx, d), tx, d)
 	}, ConsumeBatch)
-	handle := func(ctx context.Context, d transport.Delivery) error {
+	labels := pprof.Labels("module", s.Module)
+	handle := func(ctx context.Context, d transport.Delivery) (err error) {
 		if _, ok := h[d.Type]; !ok {
 			if strict {
 				return transport.Terminate(fmt.Errorf("%s: unknown message type %q on %s", s.Module, d.Type, d.Subject))
 			}
 			return nil
 		}
-		return batched(ctx, d)
+		// The transport runs handlers on goroutines of the publisher's
+		// (in process): label the work, and the batch goroutine it
+		// starts, as this module's.
+		pprof.Do(ctx, labels, func(ctx context.Context) { err = batched(ctx, d) })
+		return err
 	}
 	err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: subject, Group: group, Concurrency: ConsumeConcurrency},
 		transport.Chain(handle, transport.DeadLetter(s.Transport, "deadletter."+s.Module, ConsumeDeliveries)))

@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"context"
+	"runtime/pprof"
 	"sync"
 	"testing"
 
@@ -14,9 +15,10 @@ import (
 // counter is a toy module: it answers "counter.add" commands and counts
 // "other.events.tick" events, each once.
 type counter struct {
-	mu    sync.Mutex
-	ticks int
-	corr  []string
+	mu     sync.Mutex
+	ticks  int
+	corr   []string
+	labels []string // the profiler's "module" label the handler ran with
 }
 
 func (*counter) Name() string { return "counter" }
@@ -24,8 +26,10 @@ func (*counter) Name() string { return "counter" }
 func (c *counter) Start(ctx context.Context, s *platform.Services) error {
 	err := platform.HandleCommands(ctx, s, "counter.commands.>", platform.Handlers{
 		"counter.add": func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+			label, _ := pprof.Label(ctx, "module")
 			c.mu.Lock()
 			c.corr = append(c.corr, eventual.MetadataFromContext(ctx).CausationID)
+			c.labels = append(c.labels, label)
 			c.mu.Unlock()
 			m, err := platform.ReplyMessage(d, "counter.add.done", map[string]int{"ok": 1})
 			if err != nil {
@@ -58,12 +62,21 @@ func TestHandleCommandsAndEvents(t *testing.T) {
 	h := platformtest.Start(t, c)
 	dead := h.Collect("deadletter.counter")
 
-	if d := h.Request("counter.commands.add", "counter.add", "k", map[string]int{"n": 1}); d.Type != "counter.add.done" {
+	// Sent from a goroutine labelled as another module's, as a relay's
+	// would be: the handler's work is still counted as this module's.
+	var d transport.Delivery
+	pprof.Do(context.Background(), pprof.Labels("module", "sender"), func(context.Context) {
+		d = h.Request("counter.commands.add", "counter.add", "k", map[string]int{"n": 1})
+	})
+	if d.Type != "counter.add.done" {
 		t.Errorf("reply %s", d.Type)
 	}
 	c.mu.Lock()
 	if len(c.corr) != 1 || c.corr[0] == "" {
 		t.Errorf("the handler's context does not name the command as the cause: %q", c.corr)
+	}
+	if len(c.labels) != 1 || c.labels[0] != "counter" {
+		t.Errorf("the handler ran with module label %q, want counter", c.labels)
 	}
 	c.mu.Unlock()
 
