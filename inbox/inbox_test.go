@@ -251,6 +251,21 @@ func TestInvalidInput(t *testing.T) {
 	}
 }
 
+// errFail is what effectOrFail returns for a delivery whose data is "fail".
+var errFail = errors.New("boom")
+
+// effectOrFail records the delivery's effect, then fails it if its data
+// says "fail": the effect must then roll back.
+func effectOrFail(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+	if err := effect(ctx, tx, d.Group, d.ID); err != nil {
+		return err
+	}
+	if string(d.Data) == "fail" {
+		return errFail
+	}
+	return nil
+}
+
 // Batched handles deliveries that come together in one transaction: a
 // duplicate is skipped, a failing one rolls back alone, the others
 // commit.
@@ -258,16 +273,7 @@ func TestBatched(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
 		s, ib := setup(t, b)
 		ctx := context.Background()
-		boom := errors.New("boom")
-		h := ib.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-			if err := effect(ctx, tx, d.Group, d.ID); err != nil {
-				return err
-			}
-			if string(d.Data) == "fail" {
-				return boom
-			}
-			return nil
-		}, 16)
+		h := ib.Batched(effectOrFail, 16)
 		var wg sync.WaitGroup
 		results := make([]error, 40)
 		for i := range 40 {
@@ -282,7 +288,7 @@ func TestBatched(t *testing.T) {
 		}
 		wg.Wait()
 		for i, err := range results {
-			if i == 12 && !errors.Is(err, boom) {
+			if i == 12 && !errors.Is(err, errFail) {
 				t.Errorf("delivery 12: %v, want boom", err)
 			}
 			if i != 12 && err != nil {
@@ -338,16 +344,7 @@ func TestBatchedTakesSavepointsOnlyWhenAHandlerFails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		boom := errors.New("boom")
-		h := ib.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-			if err := effect(ctx, tx, d.Group, d.ID); err != nil {
-				return err
-			}
-			if string(d.Data) == "fail" {
-				return boom
-			}
-			return nil
-		}, 16)
+		h := ib.Batched(effectOrFail, 16)
 		deliver := func(ids ...string) []error {
 			errs := make([]error, len(ids))
 			var wg sync.WaitGroup
@@ -373,7 +370,7 @@ func TestBatchedTakesSavepointsOnlyWhenAHandlerFails(t *testing.T) {
 			t.Errorf("%d savepoints for handlers that all succeeded, want none", n)
 		}
 		errs := deliver("e", "fail-1", "f")
-		if !errors.Is(errs[1], boom) || errs[0] != nil || errs[2] != nil {
+		if !errors.Is(errs[1], errFail) || errs[0] != nil || errs[2] != nil {
 			t.Errorf("errors %v, want boom for fail-1 alone", errs)
 		}
 		if sp.n.Load() == 0 {
