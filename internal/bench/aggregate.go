@@ -37,6 +37,7 @@ func (c *counter) Apply(event any) error {
 	return nil
 }
 
+func (c *counter) Clone() *counter                     { cp := *c; return &cp }
 func (c *counter) SnapshotVersion() int                { return 1 }
 func (c *counter) MarshalSnapshot() ([]byte, error)    { return json.Marshal(c) }
 func (c *counter) UnmarshalSnapshot(data []byte) error { return json.Unmarshal(data, c) }
@@ -75,6 +76,10 @@ func runAggregates(ctx context.Context, cfg Config, backend string, st eventual.
 			return nil, err
 		}
 	}
+	cached, err := aggregate.NewRepository(st, reg, "benchcounter", newCounter, aggregate.WithCache(16))
+	if err != nil {
+		return nil, err
+	}
 	var out []Result
 	for _, history := range cfg.AggregateHistories {
 		id := fmt.Sprintf("h%d-%d", history, time.Now().UnixNano())
@@ -89,6 +94,17 @@ func runAggregates(ctx context.Context, cfg Config, backend string, st eventual.
 		res.Backend = backend
 		out = append(out, res)
 		p.printf("%s aggregate of %d events, no snapshot: load p50 %s ms, p99 %s ms (%d loads)", backend, history, msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), res.Loads)
+		// Cached (aggregate.WithCache): after the first load, each load
+		// reads only the events after the cached version — none here.
+		if _, err := cached.Load(ctx, id); err != nil {
+			return out, err
+		}
+		if res, err = timeLoads(ctx, cfg, cached, id, history); err != nil {
+			return out, err
+		}
+		res.Backend, res.Cached = backend, true
+		out = append(out, res)
+		p.printf("%s aggregate of %d events, cached: load p50 %s ms, p99 %s ms (%d loads)", backend, history, msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), res.Loads)
 		if withSnap == nil {
 			continue
 		}

@@ -119,17 +119,24 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		t.Errorf("%d replay results, want %d", replays, wantReplays)
 	}
 	for _, backend := range cfg.Backends {
-		loads := map[bool]int{}
+		loads := map[string]int{}
 		for _, r := range rep.Results {
 			if r.Backend == backend && r.Kind == KindAggregateLoad {
-				loads[r.Snapshot]++
+				switch {
+				case r.Snapshot:
+					loads["snapshot"]++
+				case r.Cached:
+					loads["cache"]++
+				default:
+					loads["events"]++
+				}
 				if r.Loads < 3 || r.LatencyP50Ms <= 0 || r.LatencyP99Ms < r.LatencyP50Ms || r.Events != int64(r.History)*int64(r.Loads) {
 					t.Errorf("%s aggregate load: %+v", backend, r)
 				}
 			}
 		}
-		if loads[false] != len(cfg.AggregateHistories) || loads[true] != len(cfg.AggregateHistories) {
-			t.Errorf("%s: %d loads without and %d with a snapshot, want %d each", backend, loads[false], loads[true], len(cfg.AggregateHistories))
+		if n := len(cfg.AggregateHistories); loads["events"] != n || loads["snapshot"] != n || loads["cache"] != n {
+			t.Errorf("%s: loads from events, snapshot and cache: %v, want %d each", backend, loads, n)
 		}
 	}
 	for _, backend := range cfg.Backends {

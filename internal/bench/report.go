@@ -96,10 +96,13 @@ type Result struct {
 
 	// History is the number of events of the aggregate loaded, Snapshot
 	// whether it loaded from a snapshot (50 events behind the head, or half
-	// the history when shorter), Loads how many loads were timed (their
-	// latencies are in the Latency fields), for KindAggregateLoad.
+	// the history when shorter), Cached whether from the repository's
+	// cache (aggregate.WithCache, filled by a first load), Loads how many
+	// loads were timed (their latencies are in the Latency fields), for
+	// KindAggregateLoad.
 	History  int  `json:"history,omitempty"`
 	Snapshot bool `json:"snapshot,omitempty"`
+	Cached   bool `json:"cached,omitempty"`
 	Loads    int  `json:"loads,omitempty"`
 }
 
@@ -277,8 +280,11 @@ func (r Report) WriteTable(w io.Writer) error {
 				msText(res.LatencyP999Ms), res.Errors))
 		case KindAggregateLoad:
 			from, replay := "events only", rate(res.EventsPerSecond)
-			if res.Snapshot {
+			switch {
+			case res.Snapshot:
 				from, replay = "snapshot + tail", "-"
+			case res.Cached:
+				from, replay = "cache (WithCache)", "-"
 			}
 			loads = append(loads, fmt.Sprintf("%s\t%d\t%s\t%d\t%s\t%s\t%s\t",
 				res.Backend, res.History, from, res.Loads, msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), replay))
