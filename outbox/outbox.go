@@ -46,6 +46,9 @@ type Outbox struct {
 	dialect eventual.Dialect
 	cfg     config
 	signal  wake.Signal
+	// hot holds the rows this process added and committed, for the relay
+	// to publish without reading them back.
+	hot hotRows
 
 	sent   atomic.Int64
 	health health
@@ -71,7 +74,7 @@ func New(ctx context.Context, store eventual.TxStore, opts ...Option) (*Outbox, 
 	if err != nil {
 		return nil, err
 	}
-	return &Outbox{store: store, dialect: dialect, cfg: cfg}, nil
+	return &Outbox{store: store, dialect: dialect, cfg: cfg, hot: hotRows{max: maxHot}}, nil
 }
 
 // insertChunk is the most rows one INSERT statement writes (7 parameters
@@ -122,6 +125,7 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 		return fmt.Errorf("outbox: lock the log: %w", err)
 	}
 	now := time.Now().UnixMicro()
+	var added []hotRow
 	for start := 0; start < len(msgs); start += insertChunk {
 		end := min(start+insertChunk, len(msgs))
 		var q strings.Builder
@@ -137,12 +141,39 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 			m := msgs[i]
 			args = append(args, m.ID, m.Subject, m.Type, m.Key, m.Data, metas[i], m.ReplyTo)
 		}
-		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+		q.WriteString(" RETURNING seq, id")
+		rows, err := returned(ctx, tx, q.String(), args...)
+		if err != nil {
 			return fmt.Errorf("outbox: add %d messages: %w", end-start, err)
 		}
+		added = appendHot(added, rows, msgs[start:end])
 	}
-	tx.AfterCommit(o.signal.Notify)
+	tx.AfterCommit(func() {
+		o.hot.add(added)
+		o.signal.Notify()
+	})
 	return nil
+}
+
+// returned runs an INSERT … RETURNING seq, id and returns its rows.
+func returned(ctx context.Context, tx eventual.Tx, query string, args ...any) ([]hotRow, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []hotRow
+	for rows.Next() {
+		var r hotRow
+		if err := rows.Scan(&r.seq, &r.msg.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
 }
 
 // validate checks a message as Publish would, and that its text can be

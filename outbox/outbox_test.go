@@ -686,3 +686,51 @@ func TestAcknowledgedBatchesMarkedTogether(t *testing.T) {
 		}
 	})
 }
+
+// reads wraps a store: it counts the queries that read unsent rows back.
+type reads struct {
+	testdb.Store
+	n atomic.Int32
+}
+
+func (s *reads) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
+	if strings.Contains(query, "FROM eventual_outbox WHERE sent_at IS NULL") {
+		s.n.Add(1)
+	}
+	return s.Store.Query(ctx, query, args...)
+}
+
+// The relay publishes the rows its own process added from memory, without
+// reading them back; rows another process added (a gap in what it holds)
+// are read from the table, and every key's order holds throughout.
+func TestRelayPublishesRowsAddedHereWithoutReadingThem(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := &reads{Store: b.New(t)}
+		o := newOutbox(t, s, outbox.WithBatchSize(8))
+		tr := newTransport(t)
+		got := subscribe(t, tr, "h.>", 4)
+		startRelay(t, o, tr)
+		eventually(t, "the relay's first read", func() bool { return s.n.Load() > 0 })
+		before := s.n.Load()
+		for i := range 20 {
+			add(t, s, o, msg("h.x", fmt.Sprintf("k%d", i%3), 2*i), msg("h.x", fmt.Sprintf("k%d", i%3), 2*i+1))
+		}
+		got.waitDistinct(t, 40)
+		if n := s.n.Load() - before; n > 4 {
+			t.Errorf("the relay read the table %d times for 20 transactions of its own process", n)
+		}
+
+		// Another process's outbox on the same table: its rows leave gaps
+		// in what this one holds, and are read from the table.
+		other := newOutbox(t, s)
+		for i := range 10 { // numbered in the order added, as checkOrder wants
+			add(t, s, other, msg("h.x", fmt.Sprintf("k%d", i%3), 100+2*i))
+			add(t, s, o, msg("h.x", fmt.Sprintf("k%d", i%3), 100+2*i+1))
+		}
+		got.waitDistinct(t, 60)
+		if checkOrder(t, got.deliveries()) != 3 {
+			t.Error("keys missing")
+		}
+		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+	})
+}

@@ -76,7 +76,8 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 	defer mk.close()
 	// Rows commit in seq order (Add locks the log), so the relay reads on
 	// after the last row it published while that batch is being marked
-	// sent, and reads the next batch while it publishes one.
+	// sent, and reads the next batch while it publishes one. Rows this
+	// process added come from memory when they follow on (hotRows).
 	var cursor int64
 	var next chan batchRead
 	var nextCleanup time.Time
@@ -101,13 +102,15 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 		}
 		woken := o.signal.C()
 		var b batchRead
+		hot := false
 		if next != nil {
 			b = <-next
 			next = nil
-		} else {
+		} else if b, hot = o.hot.take(cursor, o.cfg.batchSize); !hot {
 			b = o.unsent(ctx, cursor)
 		}
-		if b.err == nil && len(b.msgs) == o.cfg.batchSize {
+		more := len(b.msgs) == o.cfg.batchSize
+		if b.err == nil && more && !hot {
 			next = o.prefetch(ctx, b.seqs[len(b.seqs)-1])
 		}
 		var wait func(context.Context) error
@@ -143,7 +146,7 @@ func (o *Outbox) Relay(ctx context.Context, pub transport.Publisher) error {
 			cursor = b.seqs[len(b.seqs)-1]
 			mk.mark(b.seqs, wait)
 		}
-		if next != nil {
+		if next != nil || (hot && more) {
 			continue // there is more at once
 		}
 		t := time.NewTimer(o.cfg.poll)

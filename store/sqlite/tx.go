@@ -161,13 +161,26 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	return r.RowsAffected()
 }
 
+// Query and QueryRow check the context before the query runs, as Exec
+// does, and not while it runs (no goroutine per statement).
 func (t *tx) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
-	return t.tx.QueryContext(ctx, rebind(query), args...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t.tx.QueryContext(context.WithoutCancel(ctx), rebind(query), args...)
 }
 
 func (t *tx) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
-	return t.tx.QueryRowContext(ctx, rebind(query), args...)
+	if err := ctx.Err(); err != nil {
+		return errRow{err}
+	}
+	return t.tx.QueryRowContext(context.WithoutCancel(ctx), rebind(query), args...)
 }
+
+// errRow is a row whose Scan returns err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 func (t *tx) Dialect() eventual.Dialect { return eventual.DialectSQLite }
 
