@@ -131,3 +131,88 @@ func TestStreamCacheFollowsTransactions(t *testing.T) {
 		t.Errorf("after another connection committed, InTx read %v, want b read again", r)
 	}
 }
+
+// A transaction's read past a stream's head (a cached aggregate catching
+// up) is answered without a query when the head is known, and is read
+// when it is not: after another connection appended, after the
+// transaction's own appends, and for a deleted stream.
+func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var mu sync.Mutex
+	var queried []string
+	onTxStreamQuery = func(id string) {
+		mu.Lock()
+		queried = append(queried, id)
+		mu.Unlock()
+	}
+	defer func() { onTxStreamQuery = nil }()
+	queries := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		q := queried
+		queried = nil
+		return q
+	}
+	ev := func() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
+	if _, err := s.Append(ctx, "a", eventual.NoStream, ev(), ev()); err != nil {
+		t.Fatal(err)
+	}
+	read := func(tx eventual.Tx, from uint64) ([]uint64, error) {
+		var vs []uint64
+		for e, err := range tx.ReadStream(ctx, "a", eventual.ReadStreamOptions{From: from}) {
+			if err != nil {
+				return vs, err
+			}
+			vs = append(vs, e.Version)
+		}
+		return vs, nil
+	}
+	check := func(name string, fn func(tx eventual.Tx) ([]uint64, error), want []uint64, wantQuery bool) {
+		t.Helper()
+		var got []uint64
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			var err error
+			got, err = fn(tx)
+			return err
+		})
+		q := queries()
+		if err != nil || !slices.Equal(got, want) || (len(q) > 0) != wantQuery {
+			t.Errorf("%s: versions %v (err %v), queried %v; want %v, a query: %v", name, got, err, q, want, wantQuery)
+		}
+	}
+	check("past the head", func(tx eventual.Tx) ([]uint64, error) { return read(tx, 3) }, nil, false)
+	check("from the start", func(tx eventual.Tx) ([]uint64, error) { return read(tx, 1) }, []uint64{1, 2}, true)
+	check("after its own append", func(tx eventual.Tx) ([]uint64, error) {
+		if _, err := tx.Append(ctx, "a", eventual.Exact(2), ev()); err != nil {
+			return nil, err
+		}
+		return read(tx, 3)
+	}, []uint64{3}, true)
+	check("past the head again", func(tx eventual.Tx) ([]uint64, error) { return read(tx, 4) }, nil, false)
+
+	other, err := Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Append(ctx, "a", eventual.Exact(3), ev()); err != nil {
+		t.Fatal(err)
+	}
+	check("after another connection appended", func(tx eventual.Tx) ([]uint64, error) { return read(tx, 4) }, []uint64{4}, true)
+
+	if err := s.DeleteStream(ctx, "a", eventual.Any); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		_, err := read(tx, 9)
+		return err
+	})
+	if !errors.Is(err, eventual.ErrStreamDeleted) {
+		t.Errorf("deleted: %v, want ErrStreamDeleted", err)
+	}
+}

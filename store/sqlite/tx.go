@@ -49,7 +49,10 @@ type tx struct {
 	// uncached is set once a writer failed: the next one reads every
 	// stream from the database, where this transaction's own appends are
 	// (the stream cache holds only what is committed).
-	uncached    bool
+	uncached bool
+	// validated: the stream cache was checked against data_version in
+	// this transaction (a writer does it when it starts).
+	validated   bool
 	afterCommit []func()
 	// w plans and writes the transaction's appends: kept from one Append
 	// to the next, so that the streams and event IDs it has seen are not
@@ -130,8 +133,52 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	return r.Results, nil
 }
 
+// ReadStream reads through the transaction. A forward read that starts
+// past the stream's head, as a cached aggregate's catch-up does, returns
+// nothing without a query when the head is known: from this
+// transaction's appends, or from the stream cache.
 func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
+	if opts.Direction == eventual.Forward && opts.From > 1 {
+		if head, ok := t.knownHead(ctx, streamID); ok && head < opts.From {
+			return func(func(eventual.RecordedEvent, error) bool) {}
+		}
+	}
+	if onTxStreamQuery != nil {
+		onTxStreamQuery(streamID)
+	}
 	return t.s.readStream(ctx, t.tx, streamID, opts)
+}
+
+// onTxStreamQuery, when set (by tests), is told of each stream a
+// transaction reads with a query.
+var onTxStreamQuery func(streamID string)
+
+// knownHead returns the head of a stream that exists and is not deleted,
+// if the transaction knows it without a query: it appended to the stream,
+// or the stream cache holds it (checked against PRAGMA data_version once
+// per transaction; the transaction holds the single writer, so nobody
+// commits after that).
+func (t *tx) knownHead(ctx context.Context, streamID string) (uint64, bool) {
+	if t.uncached {
+		return 0, false
+	}
+	if t.w != nil {
+		if st, ok := t.w.p.Streams[streamID]; ok {
+			return st.Version, (st.Exists || st.Created) && !st.Deleted
+		}
+	} else if !t.validated {
+		var v int64
+		if err := t.tx.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA data_version").Scan(&v); err != nil {
+			return 0, false
+		}
+		t.s.cache.validate(v)
+		t.validated = true
+	}
+	if _, touched := t.touched[streamID]; touched {
+		return 0, false // appended through a writer since dropped
+	}
+	c, ok := t.s.cache.get(streamID)
+	return c.version, ok && !c.deleted
 }
 
 func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamInfo, error) {
