@@ -103,10 +103,3 @@ func (h *hotRows) take(after int64, n int) (b batchRead, ok bool) {
 	}
 	return b, true
 }
-
-// forget drops every row (the relay starts over from the table).
-func (h *hotRows) forget() {
-	h.mu.Lock()
-	h.rows, h.bytes = nil, 0
-	h.mu.Unlock()
-}

@@ -51,9 +51,9 @@ func TestBench(t *testing.T) {
 	if err := json.Unmarshal(b, &report); err != nil {
 		t.Fatalf("--json file: %v\n%s", err, b)
 	}
-	// 2 append cases, 2 reads, loads of one aggregate with and without a
-	// snapshot, the replay.
-	if len(report.Config.Backends) != 1 || len(report.Results) != 7 {
+	// 2 append cases, 2 reads, loads of one aggregate from its events, a
+	// snapshot and the cache, the replay.
+	if len(report.Config.Backends) != 1 || len(report.Results) != 8 {
 		t.Errorf("--json file: %s", b)
 	}
 	for _, r := range report.Results {
