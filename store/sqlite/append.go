@@ -170,6 +170,10 @@ type writer struct {
 	written   int   // rows of p.Rows inserted
 	// args holds the arguments of one INSERT, reused from one to the next.
 	args []any
+	// since are the streams of the requests added since the last finish
+	// (with repeats): finish looks at those, not at every stream the
+	// writer has seen in its transaction.
+	since []string
 }
 
 func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, lookupAll bool) (*writer, error) {
@@ -214,6 +218,7 @@ func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, looku
 func (w *writer) add(r *groupcommit.Request) error {
 	var todo []string
 	for _, a := range r.Appends {
+		w.since = append(w.since, a.StreamID)
 		if _, ok := w.p.Streams[a.StreamID]; !ok {
 			todo = append(todo, a.StreamID)
 		}
@@ -262,16 +267,17 @@ func (w *writer) finish() error {
 	}
 	// The streams are written: a transaction's next Append, planned by
 	// this writer too, must not insert them again.
-	for _, st := range w.p.Streams {
+	for _, id := range w.since {
+		st, ok := w.p.Streams[id]
+		if !ok {
+			continue
+		}
+		if w.writeCache && st.Changed {
+			w.s.cache.put(id, st.No, st.Version)
+		}
 		st.Created, st.Exists = false, st.Exists || st.Created
 	}
-	if w.writeCache {
-		for id, st := range w.p.Streams {
-			if st.Changed {
-				w.s.cache.put(id, st.No, st.Version)
-			}
-		}
-	}
+	w.since = w.since[:0]
 	return nil
 }
 
@@ -412,9 +418,16 @@ func (w *writer) insertStreams() error {
 		Version uint64 `json:"v"`
 	}
 	var created []row
-	for id, st := range streams {
-		if st.Created {
+	var seen map[string]bool // when a stream may repeat
+	if len(w.since) > 1 {
+		seen = make(map[string]bool, len(w.since))
+	}
+	for _, id := range w.since {
+		if st, ok := streams[id]; ok && st.Created && !seen[id] {
 			created = append(created, row{st.No, id, st.Version})
+			if seen != nil {
+				seen[id] = true
+			}
 		}
 	}
 	if len(created) == 0 {

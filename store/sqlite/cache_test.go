@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -215,4 +216,33 @@ func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 	if !errors.Is(err, eventual.ErrStreamDeleted) {
 		t.Errorf("deleted: %v, want ErrStreamDeleted", err)
 	}
+}
+
+// BenchmarkTxAppends is an inbox batch's shape: one transaction, an
+// append to a stream of its own per message, 256 messages.
+func BenchmarkTxAppends(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "events.db"), WithSynchronous(SyncNormal))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ev := eventual.EventData{Type: "t", Data: []byte(`{"n":1}`)}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			for range 256 {
+				n++
+				if _, err := tx.Append(ctx, "s-"+strconv.Itoa(n), eventual.NoStream, ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "appends/s")
 }
