@@ -12,32 +12,52 @@ import (
 	"github.com/eventual-go/eventual"
 )
 
+// openTemp opens a store in a temporary directory, closed when t ends.
+func openTemp(t testing.TB, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// recorder collects the names a test hook reports; take returns them and
+// starts afresh.
+type recorder struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (r *recorder) add(names ...string) {
+	r.mu.Lock()
+	r.names = append(r.names, names...)
+	r.mu.Unlock()
+}
+
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.names
+	r.names = nil
+	return n
+}
+
+// event is an event for the tests of this file.
+func event() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
+
 // TestStreamCacheFollowsTransactions: InTx reads stream heads from the
 // cache, and the cache follows what InTx commits (and forgets what rolls
 // back) before any other append is decided on it.
 func TestStreamCacheFollowsTransactions(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var mu sync.Mutex
-	var reads []string
-	onStreamRead = func(ids []string) {
-		mu.Lock()
-		reads = append(reads, ids...)
-		mu.Unlock()
-	}
+	s := openTemp(t)
+	var reads recorder
+	onStreamRead = func(ids []string) { reads.add(ids...) }
 	defer func() { onStreamRead = nil }()
-	readsOf := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		r := reads
-		reads = nil
-		return r
-	}
-	ev := func() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
+	readsOf := reads.take
+	ev := event
 	appendTo := func(stream string, expected eventual.ExpectedVersion) error {
 		_, err := s.Append(ctx, stream, expected, ev())
 		return err
@@ -139,27 +159,12 @@ func TestStreamCacheFollowsTransactions(t *testing.T) {
 // transaction's own appends, and for a deleted stream.
 func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var mu sync.Mutex
-	var queried []string
-	onTxStreamQuery = func(id string) {
-		mu.Lock()
-		queried = append(queried, id)
-		mu.Unlock()
-	}
+	s := openTemp(t)
+	var queried recorder
+	onTxStreamQuery = func(id string) { queried.add(id) }
 	defer func() { onTxStreamQuery = nil }()
-	queries := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		q := queried
-		queried = nil
-		return q
-	}
-	ev := func() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
+	queries := queried.take
+	ev := event
 	if _, err := s.Append(ctx, "a", eventual.NoStream, ev(), ev()); err != nil {
 		t.Fatal(err)
 	}
@@ -222,11 +227,7 @@ func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 // append to a stream of its own per message, 256 messages.
 func BenchmarkTxAppends(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "events.db"), WithSynchronous(SyncNormal))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b, WithSynchronous(SyncNormal))
 	ev := eventual.EventData{Type: "t", Data: []byte(`{"n":1}`)}
 	b.ReportAllocs()
 	n := 0
