@@ -27,8 +27,10 @@
 //	}
 //
 // A Repository loads and saves aggregates through an event store and a
-// codec registry, with optimistic concurrency, snapshots and loads of past
-// states. Package aggregatetest tests aggregates with given/when/then.
+// codec registry, with optimistic concurrency, snapshots, a cache of
+// committed states (WithCache; the aggregate implements Cloner) and loads
+// of past states. Package aggregatetest tests aggregates with
+// given/when/then.
 package aggregate
 
 import (

@@ -24,7 +24,10 @@
 // mark publishes the same messages again, under the same IDs, which the
 // broker's deduplication drops (and package inbox makes a consumer's
 // effects happen once even past the broker's window). Messages with the
-// same Key are published in the order their transactions committed.
+// same Key are published in the order their transactions committed. The
+// relay publishes the rows its own process added straight from memory
+// once their transaction committed, and reads the table for the rest
+// (rows of other processes, or after a restart): the table is the truth.
 //
 // EventRelay is the other way to publish integration events: straight
 // from the global log of events, without an outbox row, for events that
