@@ -247,3 +247,57 @@ func BenchmarkTxAppends(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "appends/s")
 }
+
+// Appends in a transaction are written together before its next statement
+// or its commit. If writing them fails — here a stream cache made to lie,
+// so that an insert meets a stored version — the appends had already
+// returned success: the transaction must fail as a whole, not commit
+// without them.
+func TestTxWritesAppendsBeforeItsNextStatementOrFails(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	if _, err := s.Append(ctx, "z", eventual.NoStream, event()); err != nil {
+		t.Fatal(err)
+	}
+	count := func(tx eventual.Tx) (n int) {
+		if err := tx.QueryRow(ctx, "SELECT COUNT(*) FROM events").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := s.InTx(ctx, func(tx eventual.Tx) error {
+		for i := range 100 {
+			if _, err := tx.Append(ctx, "many-"+strconv.Itoa(i), eventual.NoStream, event()); err != nil {
+				return err
+			}
+		}
+		if n := count(tx); n != 101 {
+			t.Errorf("the transaction's next statement counts %d events, want 101", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		if _, err := tx.Append(ctx, "fine", eventual.NoStream, event()); err != nil {
+			return err
+		}
+		st, _ := s.cache.get("z")
+		s.cache.set("z", cachedStream{no: st.no, version: 0}) // a lie: z is at 1
+		if _, err := tx.Append(ctx, "z", eventual.Any, event()); err != nil {
+			return err // planned as version 1: accepted, not written yet
+		}
+		return nil // the commit writes them, and meets z's version 1
+	})
+	if err == nil {
+		t.Fatal("the transaction committed although its appends' rows could not be written")
+	}
+	if info, err := s.StreamInfo(ctx, "fine"); !errors.Is(err, eventual.ErrStreamNotFound) {
+		t.Fatalf("stream fine: %+v, %v; want it rolled back with the rest", info, err)
+	}
+	if _, err := s.Append(ctx, "z", eventual.Exact(1), event()); err != nil {
+		t.Fatalf("z after the failed transaction: %v", err)
+	}
+}

@@ -25,7 +25,10 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	t := &tx{s: s}
 	err := s.writeTxThen(ctx, func(stx *sql.Tx) error {
 		t.tx = stx
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.flush(ctx) // the rows of the last appends
 	}, t.commitCache)
 	if err != nil {
 		return err
@@ -52,7 +55,15 @@ type tx struct {
 	uncached bool
 	// validated: the stream cache was checked against data_version in
 	// this transaction (a writer does it when it starts).
-	validated   bool
+	validated bool
+	// pending: appends were planned whose rows are not written yet. They
+	// are written together before the transaction's next statement (so
+	// that it sees them) or before the commit: an inbox batch of appends
+	// becomes a few multi-row INSERTs.
+	pending bool
+	// broken is why rows of appends that returned success can no longer
+	// be written: every later call, and the commit, fail with it.
+	broken      error
 	afterCommit []func()
 	// w plans and writes the transaction's appends: kept from one Append
 	// to the next, so that the streams and event IDs it has seen are not
@@ -61,6 +72,29 @@ type tx struct {
 }
 
 func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+
+// flush writes the rows of the appends planned since the last flush. If
+// it fails, the transaction is broken: those appends returned success.
+func (t *tx) flush(ctx context.Context) error {
+	if t.broken != nil {
+		return t.broken
+	}
+	if !t.pending || t.w == nil {
+		return nil
+	}
+	t.pending = false
+	if err := t.w.finish(); err != nil {
+		if isUniqueViolation(err) {
+			// The cache said a stream was at an older version than it
+			// is: it must not be trusted again.
+			t.s.cache.clear()
+		}
+		t.w, t.uncached = nil, true
+		t.broken = t.s.wrapErr(ctx, err, "append")
+		return t.broken
+	}
+	return nil
+}
 
 // commitCache brings the stream cache up to date once the transaction
 // ended (err nil: committed), before the next one starts: the streams it
@@ -89,6 +123,9 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if err != nil {
 		return nil, err
 	}
+	if t.broken != nil {
+		return nil, t.broken
+	}
 	if t.w == nil {
 		// Every event ID is looked up first, so that no insert fails.
 		use := readCache
@@ -109,23 +146,18 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 		t.touched[a.StreamID] = true // forgotten by the cache unless committed as planned
 	}
 	if err := t.w.add(r); err != nil {
-		t.w, t.uncached = nil, true // the transaction fails: a new writer starts afresh
-		return nil, t.s.wrapErr(ctx, err, "append")
-	}
-	if r.Err == nil {
-		if err := t.w.finish(); err != nil {
-			t.w, t.uncached = nil, true
-			if isUniqueViolation(err) {
-				// The cache said a stream was at an older version than it
-				// is: it must not be trusted again.
-				t.s.cache.clear()
-			}
-			return nil, t.s.wrapErr(ctx, err, "append")
+		err = t.s.wrapErr(ctx, err, "append")
+		if t.pending {
+			// The writer goes, and the rows it had not written with it.
+			t.broken = err
 		}
+		t.w, t.uncached, t.pending = nil, true, false // a new writer starts afresh
+		return nil, err
 	}
 	if r.Err != nil {
 		return nil, r.Err
 	}
+	t.pending = true
 	for _, a := range appends {
 		st := t.w.p.Streams[a.StreamID]
 		t.heads[a.StreamID] = cachedStream{no: st.No, version: st.Version, deleted: st.Deleted}
@@ -142,6 +174,9 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 		if head, ok := t.knownHead(ctx, streamID); ok && head < opts.From {
 			return func(func(eventual.RecordedEvent, error) bool) {}
 		}
+	}
+	if err := t.flush(ctx); err != nil {
+		return func(yield func(eventual.RecordedEvent, error) bool) { yield(eventual.RecordedEvent{}, err) }
 	}
 	if onTxStreamQuery != nil {
 		onTxStreamQuery(streamID)
@@ -182,6 +217,9 @@ func (t *tx) knownHead(ctx context.Context, streamID string) (uint64, bool) {
 }
 
 func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamInfo, error) {
+	if err := t.flush(ctx); err != nil {
+		return eventual.StreamInfo{}, err
+	}
 	return t.s.publicStreamInfo(ctx, t.tx, streamID)
 }
 
@@ -195,15 +233,24 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if plan.RollsBack(query) {
-		// Planned heads may be undone: a new writer reads them from the
-		// database, and the cache learns none of this transaction's.
-		t.w, t.uncached = nil, true
-		clear(t.heads)
+	rollback := plan.RollsBack(query)
+	if !rollback {
+		if err := t.flush(ctx); err != nil {
+			return 0, err
+		}
 	}
 	r, err := t.tx.ExecContext(context.WithoutCancel(ctx), rebind(query), args...)
 	if err != nil {
 		return 0, err
+	}
+	if rollback {
+		// Planned heads may be undone: a new writer reads them from the
+		// database, and the cache learns none of this transaction's. Rows
+		// not written yet were appended after the savepoint (taking one
+		// writes them first): the rollback dropped them anyway, and with
+		// them what broke the transaction, if anything did.
+		t.w, t.uncached, t.pending, t.broken = nil, true, false, nil
+		clear(t.heads)
 	}
 	return r.RowsAffected()
 }
@@ -214,11 +261,17 @@ func (t *tx) Query(ctx context.Context, query string, args ...any) (eventual.Row
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	return t.tx.QueryContext(context.WithoutCancel(ctx), rebind(query), args...)
 }
 
 func (t *tx) QueryRow(ctx context.Context, query string, args ...any) eventual.Row {
 	if err := ctx.Err(); err != nil {
+		return errRow{err}
+	}
+	if err := t.flush(ctx); err != nil {
 		return errRow{err}
 	}
 	return t.tx.QueryRowContext(context.WithoutCancel(ctx), rebind(query), args...)
