@@ -209,8 +209,8 @@ func (r *Repository[T]) New(id string) T {
 // stream; eventual.ErrStreamDeleted; the codec's errors for events it
 // cannot decode; Apply's errors; the store's.
 func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
-	if a, ok := r.fromCache(ctx, id, r.store.ReadStream); ok {
-		if a.root().version > r.cachedVersion(id) {
+	if a, advanced, ok := r.fromCache(ctx, id, r.store.ReadStream); ok {
+		if advanced {
 			r.cache.put(a) // caught up with events appended elsewhere
 		}
 		return a, nil
@@ -227,7 +227,7 @@ func (r *Repository[T]) Load(ctx context.Context, id string) (T, error) {
 // the aggregate twice in one transaction sees its first change. A snapshot
 // (committed) is used as by Load. Errors: those of Load.
 func (r *Repository[T]) LoadTx(ctx context.Context, tx eventual.Tx, id string) (T, error) {
-	a, ok := r.fromCache(ctx, id, tx.ReadStream)
+	a, _, ok := r.fromCache(ctx, id, tx.ReadStream)
 	if !ok {
 		var err error
 		if a, err = r.load(ctx, id, bound{}, tx.ReadStream); err != nil {
@@ -304,16 +304,9 @@ func (r *Repository[T]) load(ctx context.Context, id string, b bound, read readF
 			return zero, fmt.Errorf("aggregate: %s %q: stream %q continues at version %d after %d (truncated with no snapshot to cover it?)",
 				r.kind, id, stream, ev.Version, root.version)
 		}
-		event, err := r.codec.Decode(ev)
-		if err != nil {
-			return zero, fmt.Errorf("aggregate: %s %q: %w", r.kind, id, err)
+		if err := r.apply(a, ev); err != nil {
+			return zero, err
 		}
-		if event != nil {
-			if err := a.Apply(event); err != nil {
-				return zero, fmt.Errorf("aggregate: %s %q: apply %q at version %d: %w", r.kind, id, ev.Type, ev.Version, err)
-			}
-		}
-		root.version, root.stored = ev.Version, ev.Version
 	}
 	switch {
 	case root.version == 0:
@@ -453,44 +446,48 @@ func (r *Repository[T]) Close() error {
 }
 
 // fromCache returns a copy of the cached state of id brought up to date
-// with the events read after it, if the cache holds id and those events
-// follow on; otherwise the caller loads it in full.
-func (r *Repository[T]) fromCache(ctx context.Context, id string, read readFunc) (T, bool) {
+// with the events read after it (advanced: there were some), if the cache
+// holds id and those events follow on; otherwise the caller loads it in
+// full.
+func (r *Repository[T]) fromCache(ctx context.Context, id string, read readFunc) (a T, advanced, ok bool) {
 	var zero T
 	if r.cache == nil {
-		return zero, false
+		return zero, false, false
 	}
 	c, ok := r.cache.get(id)
 	if !ok {
-		return zero, false
+		return zero, false, false
 	}
-	a := any(c).(Cloner[T]).Clone()
+	a = any(c).(Cloner[T]).Clone()
 	root := a.root()
 	for ev, err := range read(ctx, r.StreamID(id), eventual.ReadStreamOptions{From: root.version + 1}) {
 		if err != nil || ev.Version != root.version+1 {
 			r.cache.drop(id) // deleted, truncated past it, or the store failed: load in full
-			return zero, false
+			return zero, false, false
 		}
-		event, err := r.codec.Decode(ev)
-		if err != nil {
-			return zero, false
+		if err := r.apply(a, ev); err != nil {
+			return zero, false, false // the full load reports it
 		}
-		if event != nil {
-			if err := a.Apply(event); err != nil {
-				return zero, false
-			}
-		}
-		root.version, root.stored = ev.Version, ev.Version
+		advanced = true
 	}
-	return a, true
+	return a, advanced, true
 }
 
-// cachedVersion returns the version the cache holds of id (0: none).
-func (r *Repository[T]) cachedVersion(id string) uint64 {
-	if c, ok := r.cache.get(id); ok {
-		return c.root().version
+// apply decodes a stored event of a and applies it: a is then at its
+// version.
+func (r *Repository[T]) apply(a T, ev eventual.RecordedEvent) error {
+	root := a.root()
+	event, err := r.codec.Decode(ev)
+	if err != nil {
+		return fmt.Errorf("aggregate: %s %q: %w", r.kind, root.id, err)
 	}
-	return 0
+	if event != nil {
+		if err := a.Apply(event); err != nil {
+			return fmt.Errorf("aggregate: %s %q: apply %q at version %d: %w", r.kind, root.id, ev.Type, ev.Version, err)
+		}
+	}
+	root.version, root.stored = ev.Version, ev.Version
+	return nil
 }
 
 // cacheAfterCommit caches a's state once tx commits, unless it then has

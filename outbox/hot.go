@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 
@@ -20,6 +21,9 @@ type hotRow struct {
 	seq int64
 	msg transport.Message
 }
+
+// bySeq orders rows by seq.
+func bySeq(a, b hotRow) int { return cmp.Compare(a.seq, b.seq) }
 
 // hotRows are the rows this process added and committed, in seq order, so
 // that its relay publishes them without reading them back. The relay
@@ -48,7 +52,7 @@ func appendHot(dst, returned []hotRow, msgs []transport.Message) []hotRow {
 	if dst == nil && len(returned) == 0 {
 		return nil
 	}
-	slices.SortFunc(returned, func(a, b hotRow) int { return int(a.seq - b.seq) })
+	slices.SortFunc(returned, bySeq)
 	if len(returned) != len(msgs) {
 		return dst[:0:0]
 	}
@@ -78,7 +82,7 @@ func (h *hotRows) add(rows []hotRow) {
 	h.rows, h.bytes = append(h.rows, rows...), h.bytes+size
 	if n := len(h.rows) - len(rows); n > 0 && h.rows[n-1].seq > h.rows[n].seq {
 		// Transactions' AfterCommit functions ran out of commit order.
-		slices.SortFunc(h.rows, func(a, b hotRow) int { return int(a.seq - b.seq) })
+		slices.SortFunc(h.rows, bySeq)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
+	"github.com/eventual-go/eventual/store/internal/iterate"
 	"github.com/eventual-go/eventual/store/internal/plan"
 )
 
@@ -176,7 +177,7 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 		}
 	}
 	if err := t.flush(ctx); err != nil {
-		return func(yield func(eventual.RecordedEvent, error) bool) { yield(eventual.RecordedEvent{}, err) }
+		return iterate.Fail(err)
 	}
 	if onTxStreamQuery != nil {
 		onTxStreamQuery(streamID)
@@ -208,9 +209,6 @@ func (t *tx) knownHead(ctx context.Context, streamID string) (uint64, bool) {
 		}
 		t.s.cache.validate(v)
 		t.validated = true
-	}
-	if _, touched := t.touched[streamID]; touched {
-		return 0, false // appended through a writer since dropped
 	}
 	c, ok := t.s.cache.get(streamID)
 	return c.version, ok && !c.deleted
@@ -408,7 +406,6 @@ func (s *Store) changeStream(ctx context.Context, streamID string, change func(*
 		}
 		return change(stx, st)
 	}, func(error) { s.cache.drop(streamID) }) // before the next batch reads it
-
 	if err == nil || isStoreError(err) {
 		return err
 	}

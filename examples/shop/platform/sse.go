@@ -135,23 +135,18 @@ func ServeSSE[T any](w http.ResponseWriter, r *http.Request, events <-chan T, f 
 		case <-ping.C:
 			fmt.Fprint(bw, ": ping\n\n")
 		case v, ok := <-events:
+			// Write it and what is queued behind it, then flush once.
+			for n := 0; ok && n < SubscriberBuffer; n++ {
+				write(v)
+				select {
+				case v, ok = <-events:
+				default:
+					n = SubscriberBuffer
+				}
+			}
 			if !ok {
 				flush()
 				return
-			}
-			write(v)
-		drain:
-			for range SubscriberBuffer {
-				select {
-				case v, ok := <-events:
-					if !ok {
-						flush()
-						return
-					}
-					write(v)
-				default:
-					break drain
-				}
 			}
 		}
 		if !flush() {

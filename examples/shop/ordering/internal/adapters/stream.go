@@ -74,7 +74,16 @@ func (s *Statuses) Projection() projection.Projection {
 // behind; the client then reconnects with the last ID it got.
 func (s *Statuses) follow(ctx context.Context, after uint64, keep func(StatusChange) bool) <-chan StatusChange {
 	live, stop := s.b.Subscribe() // before reading the log: nothing is missed in between
+	return s.relay(ctx, live, stop, after, nil, keep)
+}
+
+// relay is follow on a subscription taken already (live, ended by stop),
+// sending first, if not nil, before anything else.
+func (s *Statuses) relay(ctx context.Context, live <-chan StatusChange, stop func(), after uint64, first *StatusChange, keep func(StatusChange) bool) <-chan StatusChange {
 	out := make(chan StatusChange, platform.SubscriberBuffer)
+	if first != nil {
+		out <- *first
+	}
 	go func() {
 		defer close(out)
 		defer stop()
@@ -200,28 +209,16 @@ func (s *Statuses) Routes(r *platform.Router, a *app.App, log *slog.Logger) {
 			platform.ServeSSE(w, req, s.follow(ctx, after, ours), sse)
 			return
 		}
-		ch := s.follow(ctx, 0, func(c StatusChange) bool { return c.OrderID == id })
+		live, stop := s.b.Subscribe()
 		o, err := a.Order(ctx, id) // after subscribing: no change is missed
 		if err != nil {
+			stop()
 			platform.WriteError(w, req, log, err)
 			return
 		}
-		out := make(chan StatusChange, 1)
-		out <- StatusChange{OrderID: id, Status: o.Status, Reason: o.Reason, At: o.UpdatedAt, Version: o.Version()}
-		go func() {
-			defer close(out)
-			for c := range ch {
-				if c.Version <= o.Version() {
-					continue // in the current status sent first
-				}
-				select {
-				case out <- c:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-		platform.ServeSSE(w, req, out, sse)
+		current := StatusChange{OrderID: id, Status: o.Status, Reason: o.Reason, At: o.UpdatedAt, Version: o.Version()}
+		newer := func(c StatusChange) bool { return c.OrderID == id && c.Version > current.Version }
+		platform.ServeSSE(w, req, s.relay(ctx, live, stop, 0, &current, newer), sse)
 	}))
 }
 
