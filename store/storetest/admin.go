@@ -336,16 +336,7 @@ func testTransactions(t *testing.T, b Backend) {
 	})
 
 	t.Run("sql", func(t *testing.T) {
-		var dialect eventual.Dialect
-		_ = s.InTx(ctx, func(tx eventual.Tx) error { dialect = tx.Dialect(); return nil })
-		if dialect == eventual.DialectMemory {
-			err := s.InTx(ctx, func(tx eventual.Tx) error {
-				_, err := tx.Exec(ctx, "SELECT 1")
-				return err
-			})
-			if !errors.Is(err, eventual.ErrUnsupported) {
-				t.Fatalf("SQL on the memory store: %v, want ErrUnsupported", err)
-			}
+		if refusesSQL(t, s, "SELECT 1") {
 			return
 		}
 		table := fmt.Sprintf("storetest_rows_%d", rand.Uint64()%1e12)
@@ -456,17 +447,7 @@ func testTransactions(t *testing.T, b Backend) {
 		// The inbox and the saga isolate each message in a savepoint: what
 		// a failed handler appended is undone, and the transaction goes on
 		// from what is really stored.
-		var dialect eventual.Dialect
-		_ = s.InTx(ctx, func(tx eventual.Tx) error { dialect = tx.Dialect(); return nil })
-		if dialect == eventual.DialectMemory {
-			// No savepoints without SQL: the memory store refuses them.
-			err := s.InTx(ctx, func(tx eventual.Tx) error {
-				_, err := tx.Exec(ctx, "SAVEPOINT storetest")
-				return err
-			})
-			if !errors.Is(err, eventual.ErrUnsupported) {
-				t.Fatalf("a savepoint on the memory store: %v, want ErrUnsupported", err)
-			}
+		if refusesSQL(t, s, "SAVEPOINT storetest") { // no savepoints without SQL
 			return
 		}
 		exec := func(tx eventual.Tx, q string) error {
@@ -553,4 +534,24 @@ func testClose(t *testing.T, b Backend) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("subscription did not end when the store closed")
 	}
+}
+
+// refusesSQL reports whether s is the memory store, which runs no SQL,
+// after checking that it refuses query with eventual.ErrUnsupported.
+func refusesSQL(t *testing.T, s eventual.TxStore, query string) bool {
+	t.Helper()
+	ctx := testContext(t)
+	var dialect eventual.Dialect
+	_ = s.InTx(ctx, func(tx eventual.Tx) error { dialect = tx.Dialect(); return nil })
+	if dialect != eventual.DialectMemory {
+		return false
+	}
+	err := s.InTx(ctx, func(tx eventual.Tx) error {
+		_, err := tx.Exec(ctx, query)
+		return err
+	})
+	if !errors.Is(err, eventual.ErrUnsupported) {
+		t.Fatalf("%s on the memory store: %v, want ErrUnsupported", query, err)
+	}
+	return true
 }
