@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,7 +15,7 @@ import (
 // newBenchCmd builds `eventual bench`, which runs internal/bench.
 func newBenchCmd() *cobra.Command {
 	cfg := bench.DefaultConfig()
-	var jsonPath string
+	var jsonPath, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure append and read throughput of the event store backends",
@@ -52,7 +53,7 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
   eventual bench --writers 64 --events-per-append 1 --sync normal
   eventual bench --backend sqlite,postgres --cases projection,relay`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			for i, b := range cfg.Backends {
 				cfg.Backends[i] = strings.ToLower(strings.TrimSpace(b))
 			}
@@ -69,8 +70,16 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 				jsonFile = f
 				defer f.Close()
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer func() { err = errors.Join(err, stop()) }()
+			}
 			cfg.Progress = cmd.ErrOrStderr()
-			report, err := bench.Run(cmd.Context(), cfg, cmd.OutOrStdout())
+			var report bench.Report
+			report, err = bench.Run(cmd.Context(), cfg, cmd.OutOrStdout())
 			if jsonFile != nil {
 				werr := report.WriteJSON(jsonFile)
 				if werr == nil {
@@ -100,5 +109,22 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 	f.StringVar(&cfg.SQLiteDir, "sqlite-path", "", "directory for the SQLite database (default: the system's temp directory)")
 	f.StringVar(&cfg.PostgresDSN, "postgres-dsn", "", "PostgreSQL DSN (default: $"+bench.PostgresDSNEnv+", else "+bench.DefaultPostgresDSN+")")
 	f.StringVar(&jsonPath, "json", "", "write all results as JSON to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }

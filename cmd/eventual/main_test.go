@@ -24,8 +24,10 @@ func execute(t *testing.T, args ...string) (stdout, stderr string, err error) {
 
 func TestBench(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bench.json")
+	profile := filepath.Join(t.TempDir(), "cpu.prof")
 	stdout, stderr, err := execute(t, "bench", "--backend", "memory", "--duration", "50ms",
-		"--writers", "1,2", "--events-per-append", "1", "--read-stream-events", "100", "--aggregate-histories", "10", "--json", path)
+		"--writers", "1,2", "--events-per-append", "1", "--read-stream-events", "100", "--aggregate-histories", "10", "--json", path,
+		"--cpuprofile", profile)
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr)
 	}
@@ -34,6 +36,9 @@ func TestBench(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "memory append, 2 writers") {
 		t.Errorf("stderr lacks progress lines:\n%s", stderr)
+	}
+	if fi, err := os.Stat(profile); err != nil || fi.Size() == 0 {
+		t.Errorf("--cpuprofile: %v, %v", fi, err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -78,6 +83,7 @@ func TestBenchRejectsBadFlags(t *testing.T) {
 		{"tiny payload", []string{"--payload", "1"}, "payload 1 bytes"},
 		{"zero raw batch", []string{"--raw-batch", "0"}, "raw batch 0"},
 		{"argument", []string{"now"}, `unknown command "now"`},
+		{"unwritable profile", []string{"--backend", "memory", "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "cpu.prof")}, "--cpuprofile"},
 		{"unwritable JSON", []string{"--backend", "memory", "--json", filepath.Join(t.TempDir(), "no", "such", "dir.json")}, "--json"},
 	}
 	for _, tt := range tests {
