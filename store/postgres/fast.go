@@ -14,9 +14,9 @@ import (
 )
 
 // The fast path of the group commit writes a batch with one statement,
-// append_batch (migration 00002): the client decides every append against
-// the stream heads it believes current, and the function checks them under
-// the append lock before writing. Beliefs come from a cache of the heads
+// append_batch (migrations 00002, 00004): the client decides every append
+// against the stream heads it believes current, and the function checks
+// them under the append lock before writing. Beliefs come from a cache of the heads
 // this store wrote or read, or, for a stream it has not seen, from the
 // append's own expected version. When a belief was wrong, or the batch
 // needs what only the database knows (an event ID stored already, a
@@ -71,6 +71,7 @@ func (c *headCache) drop(ids ...string) {
 // must take the slow path; nothing was written then.
 func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) error {
 	p := plan.New()
+	cached := map[string]bool{}
 	for _, r := range batch {
 		for _, a := range r.Appends {
 			if _, ok := p.Streams[a.StreamID]; ok {
@@ -78,6 +79,7 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 			}
 			if v, ok := s.heads.get(a.StreamID); ok {
 				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
+				cached[a.StreamID] = true
 			} else if v, ok := a.Expected.Version(); ok {
 				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
 			} else if a.Expected == eventual.NoStream {
@@ -111,6 +113,15 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	if len(p.Rows) == 0 {
 		return errSlowPath // conflicts decided on beliefs only: check them slowly
 	}
+	// A head this store wrote or read is checked cheaply when the batch
+	// appends to the stream: a newer append by anyone else makes the insert
+	// of the next version fail on the (stream_id, version) index. A head
+	// the batch appends nothing to (a request decided a conflict on it) or
+	// took from an append's expected version is checked in full.
+	known := make([]bool, len(ids))
+	for i, id := range ids {
+		known[i] = cached[id] && p.Streams[id].Changed
+	}
 
 	now := plan.Recorded(s.opts.now(), time.Time{})
 	var out rows
@@ -133,7 +144,7 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	}
 	defer conn.Release()
 	var positions []int64
-	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, ids, heads,
+	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, ids, heads, known,
 		out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 		out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra,
 		newIDs, newVersions, s.channel, now).Scan(&positions)

@@ -365,7 +365,7 @@ func newQueries(schema string) queries {
 	q := func(s string) string { return rs.Replace(r.Replace(s)) }
 	return queries{
 		appendBatch: q(`SELECT {s}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-			$17, $18, $19, $20)`),
+			$17, $18, $19, $20, $21)`),
 		lock:         "SELECT pg_advisory_xact_lock($1)",
 		streams:      q("SELECT {stream} FROM {s}.streams s WHERE s.stream_id = ANY($1)"),
 		lookup:       q("SELECT event_id, stream_id, version, position FROM {s}.events WHERE event_id = ANY($1)"),
