@@ -6,6 +6,7 @@ import (
 	"net/http"
 	_ "net/http/pprof" // served only with --pprof, on its own address
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,9 @@ Environment: SHOP_DATA_DIR, SHOP_SQLITE_SYNC (full or normal), SHOP_HTTP_ADDR,
 SHOP_POSTGRES_DSN, SHOP_NATS_URL, SHOP_MODULES (comma-separated),
 SHOP_LOG_LEVEL, SHOP_SHUTDOWN_TIMEOUT, SHOP_MAX_PENDING_ORDERS (past it,
 placing an order answers 503; default 1000, negative: no bound),
-SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.`,
+SHOP_SAGA_STEP_TIMEOUT, SHOP_SAGA_ATTEMPTS, SHOP_SAGA_BACKOFF; flags win.
+The server runs Go's garbage collector at GOGC=400 with a 1 GiB soft memory
+limit unless GOGC or GOMEMLIMIT say otherwise.`,
 		SilenceUsage: true,
 	}
 	serve := newServeCmd()
@@ -76,6 +79,9 @@ func newServeCmd() *cobra.Command {
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if percent, limit, set := serverGC(); set {
+				log.Debug("garbage collector", "GOGC", percent, "GOMEMLIMIT", limit)
+			}
 			if pprofAddr != "" {
 				// The profiler on its own listener, never on the API's.
 				go func() {
@@ -151,4 +157,31 @@ func fulfillmentFromEnv() (fulfillment.Module, error) {
 		m.Attempts = n
 	}
 	return m, nil
+}
+
+// The shop server's garbage collector, unless the environment sets GOGC or
+// GOMEMLIMIT. The live heap is small (tens of MB at a few hundred orders a
+// second) and the shop allocates about half a megabyte an order:
+// collecting at 5× the live heap instead of 2× gave about 5 % more
+// confirmed orders a second at capacity (ADR 0013), for a resident size of
+// about 600 MB instead of 300 MB when overloaded. The soft limit makes the
+// collector work harder before the heap passes 1 GiB.
+const (
+	serverGCPercent  = 400
+	serverSoftMemory = 1 << 30
+)
+
+// serverGC applies the server's GC settings that the environment leaves
+// unset, and reports them.
+func serverGC() (percent int, limit int64, set bool) {
+	percent, limit = -1, -1
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(serverGCPercent)
+		percent, set = serverGCPercent, true
+	}
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
+		debug.SetMemoryLimit(serverSoftMemory)
+		limit, set = serverSoftMemory, true
+	}
+	return percent, limit, set
 }
