@@ -131,7 +131,9 @@ type Tx interface {
 	LockLog(ctx context.Context) error
 	// AfterCommit registers fn to run after the transaction commits (not
 	// if it rolls back), in registration order, before InTx returns. Use it
-	// to wake whatever reads what the transaction wrote.
+	// to wake whatever reads what the transaction wrote. A function
+	// registered after a SAVEPOINT that the transaction then rolls back to
+	// (ROLLBACK TO SAVEPOINT, through Exec) is dropped with what it wrote.
 	AfterCommit(fn func())
 }
 

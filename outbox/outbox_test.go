@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -732,5 +733,58 @@ func TestRelayPublishesRowsAddedHereWithoutReadingThem(t *testing.T) {
 			t.Error("keys missing")
 		}
 		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+	})
+}
+
+// TestRelayNeverPublishesRowsUndoneBySavepoint adds messages in a
+// savepoint that is rolled back, as the inbox and the saga do for a failed
+// handler, and others around it. The relay must publish exactly the
+// committed ones: the rows it publishes from memory are announced after
+// the commit, and those of the undone savepoint must not be.
+func TestRelayNeverPublishesRowsUndoneBySavepoint(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		o := newOutbox(t, s)
+		tr := newTransport(t)
+		got := subscribe(t, tr, "sp.>", 4)
+		startRelay(t, o, tr)
+		ctx := t.Context()
+		kept := []transport.Message{msg("sp.x", "k", 1), msg("sp.x", "k", 3), msg("sp.x", "k", 4)}
+		undone := msg("sp.x", "k", 2)
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			if err := o.Add(ctx, tx, kept[0]); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "SAVEPOINT failed_handler"); err != nil {
+				return err
+			}
+			if err := o.Add(ctx, tx, undone); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT failed_handler"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT failed_handler"); err != nil {
+				return err
+			}
+			return o.Add(ctx, tx, kept[1:]...)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(t, s, o, msg("sp.x", "k", 5)) // and a later transaction's
+		got.waitDistinct(t, 4)
+		eventually(t, "the backlog drains", func() bool { return stats(t, o).Backlog == 0 })
+		time.Sleep(50 * time.Millisecond) // time for a wrong extra delivery
+		if got.distinct()[undone.ID] != 0 {
+			t.Errorf("the relay published a message whose savepoint was rolled back")
+		}
+		var data []string
+		for _, d := range got.deliveries() {
+			data = append(data, string(d.Data))
+		}
+		if !slices.Equal(data, []string{"1", "3", "4", "5"}) {
+			t.Errorf("received %v, want [1 3 4 5] in order", data)
+		}
 	})
 }

@@ -57,9 +57,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 		s.heads.drop(t.touched...)
 		s.signal.Notify()
 	}
-	for _, f := range t.afterCommit {
-		f()
-	}
+	t.afterCommit.Run()
 	return nil
 }
 
@@ -70,10 +68,10 @@ type tx struct {
 	locked      bool // holds the append lock
 	appended    bool
 	touched     []string // streams appended to
-	afterCommit []func()
+	afterCommit plan.AfterCommit
 }
 
-func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+func (t *tx) AfterCommit(fn func()) { t.afterCommit.Add(fn) }
 
 var _ eventual.Tx = (*tx)(nil)
 
@@ -143,6 +141,7 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err != nil {
 		return 0, err
 	}
+	t.afterCommit.Ran(query)
 	return tag.RowsAffected(), nil
 }
 

@@ -37,9 +37,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if len(t.touched) > 0 {
 		s.signal.Notify()
 	}
-	for _, f := range t.afterCommit {
-		f()
-	}
+	t.afterCommit.Run()
 	return nil
 }
 
@@ -65,14 +63,14 @@ type tx struct {
 	// broken is why rows of appends that returned success can no longer
 	// be written: every later call, and the commit, fail with it.
 	broken      error
-	afterCommit []func()
+	afterCommit plan.AfterCommit
 	// w plans and writes the transaction's appends: kept from one Append
 	// to the next, so that the streams and event IDs it has seen are not
 	// read again (a batch of inbox handlers appends once per message).
 	w *writer
 }
 
-func (t *tx) AfterCommit(fn func()) { t.afterCommit = append(t.afterCommit, fn) }
+func (t *tx) AfterCommit(fn func()) { t.afterCommit.Add(fn) }
 
 // flush writes the rows of the appends planned since the last flush. If
 // it fails, the transaction is broken: those appends returned success.
@@ -241,6 +239,7 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err != nil {
 		return 0, err
 	}
+	t.afterCommit.Ran(query)
 	if rollback {
 		// Planned heads may be undone: a new writer reads them from the
 		// database, and the cache learns none of this transaction's. Rows

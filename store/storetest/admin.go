@@ -496,6 +496,50 @@ func testTransactions(t *testing.T, b Backend) {
 			t.Errorf("positions out of order: %v", p)
 		}
 	})
+
+	t.Run("after-commit functions undone by a savepoint rollback", func(t *testing.T) {
+		// What a failed handler registered to run after the commit (the
+		// outbox: "publish these rows") must go with what it wrote, or the
+		// commit announces rows that were never committed.
+		if refusesSQL(t, s, "SAVEPOINT storetest") {
+			return
+		}
+		var ran []string
+		note := func(tx eventual.Tx, what string) { tx.AfterCommit(func() { ran = append(ran, what) }) }
+		exec := func(tx eventual.Tx, q string) error {
+			_, err := tx.Exec(ctx, q)
+			return err
+		}
+		err := s.InTx(ctx, func(tx eventual.Tx) error {
+			note(tx, "before")
+			for _, q := range []string{"SAVEPOINT outer_sp", "SAVEPOINT inner_sp"} {
+				if err := exec(tx, q); err != nil {
+					return err
+				}
+				note(tx, "in "+q)
+			}
+			// Undo both, keep outer_sp; then what follows it counts again.
+			if err := exec(tx, "ROLLBACK TO SAVEPOINT outer_sp"); err != nil {
+				return err
+			}
+			note(tx, "after the rollback")
+			if err := exec(tx, "RELEASE SAVEPOINT outer_sp"); err != nil {
+				return err
+			}
+			if err := exec(tx, "SAVEPOINT kept"); err != nil {
+				return err
+			}
+			note(tx, "in a released savepoint")
+			return exec(tx, "RELEASE SAVEPOINT kept")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"before", "after the rollback", "in a released savepoint"}
+		if !slices.Equal(ran, want) {
+			t.Errorf("ran after commit: %q, want %q", ran, want)
+		}
+	})
 }
 
 func testClose(t *testing.T, b Backend) {

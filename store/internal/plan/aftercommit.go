@@ -1,0 +1,106 @@
+package plan
+
+import "strings"
+
+// AfterCommit holds a transaction's after-commit functions in step with its
+// savepoints: a ROLLBACK TO a savepoint drops the functions registered
+// since the savepoint was set, as the database drops what was written
+// since. Without this, a failed handler's "publish the rows I added" would
+// run at the commit for rows the rollback undid.
+type AfterCommit struct {
+	fns        []func()
+	savepoints []savepoint
+}
+
+// savepoint is a savepoint set and not released: its name, lower-cased,
+// and how many functions were registered before it.
+type savepoint struct {
+	name string
+	fns  int
+}
+
+// Add registers fn.
+func (a *AfterCommit) Add(fn func()) { a.fns = append(a.fns, fn) }
+
+// Ran tells a that the caller's statement query ran in the transaction
+// without error. SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK [TRANSACTION]
+// TO [SAVEPOINT] are followed; names compare without case or quotes.
+func (a *AfterCommit) Ran(query string) {
+	op, name := savepointStatement(query)
+	switch op {
+	case "SAVEPOINT":
+		a.savepoints = append(a.savepoints, savepoint{name, len(a.fns)})
+	case "RELEASE":
+		if i := a.find(name); i >= 0 {
+			a.savepoints = a.savepoints[:i]
+		}
+	case "ROLLBACK TO":
+		if i := a.find(name); i >= 0 {
+			clear(a.fns[a.savepoints[i].fns:])
+			a.fns = a.fns[:a.savepoints[i].fns]
+			a.savepoints = a.savepoints[:i+1] // ROLLBACK TO keeps the savepoint
+		}
+	case "ROLLBACK":
+		a.fns, a.savepoints = nil, nil
+	}
+}
+
+// find returns the index of the innermost savepoint called name, or -1.
+func (a *AfterCommit) find(name string) int {
+	for i := len(a.savepoints) - 1; i >= 0; i-- {
+		if a.savepoints[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Run calls the functions in the order they were registered.
+func (a *AfterCommit) Run() {
+	for _, f := range a.fns {
+		f()
+	}
+}
+
+// savepointStatement classifies query: "SAVEPOINT", "RELEASE",
+// "ROLLBACK TO" (each with the savepoint's name), "ROLLBACK" for a whole
+// rollback, or "" for any other statement.
+func savepointStatement(query string) (op, name string) {
+	q := strings.TrimSpace(query)
+	if len(q) < 7 || !strings.ContainsAny(q[:1], "SsRr") { // the common case: not one of these
+		return "", ""
+	}
+	words := strings.Fields(strings.TrimRight(q, "; \t\r\n"))
+	next := func(w string) bool {
+		if len(words) > 0 && strings.EqualFold(words[0], w) {
+			words = words[1:]
+			return true
+		}
+		return false
+	}
+	named := func(op string) (string, string) {
+		if len(words) != 1 {
+			return "", ""
+		}
+		return op, strings.ToLower(strings.Trim(words[0], "\"`[]'"))
+	}
+	switch {
+	case next("SAVEPOINT"):
+		return named("SAVEPOINT")
+	case next("RELEASE"):
+		next("SAVEPOINT")
+		return named("RELEASE")
+	case next("ROLLBACK"):
+		next("TRANSACTION")
+		next("WORK")
+		if !next("TO") {
+			if len(words) == 0 {
+				return "ROLLBACK", ""
+			}
+			return "", ""
+		}
+		next("SAVEPOINT")
+		return named("ROLLBACK TO")
+	}
+	return "", ""
+}
