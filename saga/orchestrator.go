@@ -38,6 +38,7 @@ type options struct {
 	now   func() time.Time
 	poll  time.Duration
 	batch int
+	cache int
 }
 
 // Option configures an Orchestrator.
@@ -90,6 +91,23 @@ func WithBatchSize(n int) Option {
 	}
 }
 
+// WithStateCache keeps up to n running instances' states in memory once
+// the transactions that wrote them commit (default 0: none). A transaction
+// then reads only the versions of the instances it works on and decodes
+// the rows of those whose version the cache does not hold (changed by
+// another process, or never seen), so it is never stale. D must implement
+// Cloner[D]: steps get the state's data by pointer, and must not change
+// the cached copy.
+func WithStateCache(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("%w: state cache size %d", ErrInvalidOption, n)
+		}
+		o.cache = n
+		return nil
+	}
+}
+
 // Orchestrator runs the instances of one saga definition: it starts them,
 // sends their commands through the outbox, consumes their replies, fires
 // their timers and carries out repairs, each change of an instance in one
@@ -105,6 +123,7 @@ type Orchestrator[D any] struct {
 
 	queue   chan *item[D]
 	running atomic.Bool
+	cache   *stateCache[D] // nil: none
 }
 
 // NewOrchestrator returns the orchestrator of def over store, which must
@@ -123,11 +142,17 @@ func NewOrchestrator[D any](ctx context.Context, store eventual.TxStore, def *De
 	if def == nil || out == nil {
 		return nil, fmt.Errorf("%w: saga: nil definition or outbox", eventual.ErrInvalidArgument)
 	}
+	var cache *stateCache[D]
+	if o.cache > 0 {
+		if cache = newStateCache[D](o.cache); cache == nil {
+			return nil, fmt.Errorf("%w: a state cache needs the saga's data (%T) to implement saga.Cloner", ErrInvalidOption, *new(D))
+		}
+	}
 	if _, err := component.Migrate(ctx, store, "saga", migrations); err != nil {
 		return nil, err
 	}
 	return &Orchestrator[D]{def: def, store: store, out: out, log: o.log, opts: o,
-		queue: make(chan *item[D], 4*o.batch)}, nil
+		queue: make(chan *item[D], 4*o.batch), cache: cache}, nil
 }
 
 // Definition returns the saga's definition.
@@ -264,7 +289,7 @@ func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*it
 			ids = append(ids, it.id)
 		}
 	}
-	states, err := loadAll[D](ctx, tx, o.def.name, ids)
+	states, err := o.load(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
@@ -331,11 +356,13 @@ func (o *Orchestrator[D]) write(x *txn[D], states []*state[D]) error {
 		appends = append(appends, eventual.AppendRequest{StreamID: StreamID(st.name, st.id),
 			Expected: eventual.Exact(st.version), Events: []eventual.EventData{e}})
 	}
-	if len(appends) == 0 {
-		return nil
+	if len(appends) > 0 {
+		if _, err := x.tx.AppendMulti(x.ctx, appends...); err != nil {
+			return err
+		}
 	}
-	_, err := x.tx.AppendMulti(x.ctx, appends...)
-	return err
+	o.remember(x, states)
+	return nil
 }
 
 // Start starts instance id with data, in a transaction of the loop's

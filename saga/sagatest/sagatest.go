@@ -71,8 +71,10 @@ func (r *recorder) Publish(_ context.Context, msgs ...transport.Message) error {
 	return nil
 }
 
-// New starts a harness for def; everything stops when the test ends.
-func New[D any](t testing.TB, def *saga.Definition[D]) *Harness[D] {
+// New starts a harness for def; everything stops when the test ends. opts
+// are added to the harness's own (a quiet logger, its clock, timers fired
+// by Advance only).
+func New[D any](t testing.TB, def *saga.Definition[D], opts ...saga.Option) *Harness[D] {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "saga.db"))
@@ -85,8 +87,8 @@ func New[D any](t testing.TB, def *saga.Definition[D]) *Harness[D] {
 		t.Fatal(err)
 	}
 	clock := &Clock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
-	orch, err := saga.NewOrchestrator(ctx, st, def, ob, saga.WithLogger(quiet), saga.WithClock(clock.Now),
-		saga.WithPollInterval(time.Hour)) // timers fire on Advance only
+	orch, err := saga.NewOrchestrator(ctx, st, def, ob, append([]saga.Option{saga.WithLogger(quiet), saga.WithClock(clock.Now),
+		saga.WithPollInterval(time.Hour)}, opts...)...) // timers fire on Advance only
 	if err != nil {
 		t.Fatal(err)
 	}

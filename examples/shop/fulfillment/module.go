@@ -62,7 +62,8 @@ func (m Module) Start(ctx context.Context, s *platform.Services) error {
 		return err
 	}
 	opts := []saga.Option{saga.WithLogger(s.Log), saga.WithBatchSize(512)}
-	fo, err := saga.NewOrchestrator(ctx, s.Store, fdef, s.Outbox, opts...)
+	// Every order runs this saga: its states stay in memory between steps.
+	fo, err := saga.NewOrchestrator(ctx, s.Store, fdef, s.Outbox, append(opts, saga.WithStateCache(platform.CachedAggregates))...)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/eventual-go/eventual"
@@ -39,6 +40,13 @@ type Order struct {
 	TrackingNumber string                  `json:"tracking_number,omitempty"`
 	// Reason says why the order is rejected, when it is.
 	Reason string `json:"reason,omitempty"`
+}
+
+// Clone implements saga.Cloner: the order's lines are the only memory a
+// copy would share.
+func (o Order) Clone() Order {
+	o.Order.Lines = slices.Clone(o.Order.Lines)
+	return o
 }
 
 // Timing is how long a step waits for its reply and how often it tries.
