@@ -2,8 +2,6 @@ package saga
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -167,19 +165,7 @@ func micros(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() 
 
 // loadVersions reads the versions of the instances of ids that exist.
 func loadVersions(ctx context.Context, tx eventual.Tx, name string, ids []string) (map[string]uint64, error) {
-	var q strings.Builder
-	q.WriteString("SELECT id, version FROM eventual_sagas WHERE name = $1 AND id IN (")
-	args := make([]any, 1, len(ids)+1)
-	args[0] = name
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		args = append(args, id)
-		q.WriteString("$" + strconv.Itoa(len(args)))
-	}
-	q.WriteByte(')')
-	rows, err := tx.Query(ctx, q.String(), args...)
+	rows, err := selectInstances(ctx, tx, "id, version", name, ids)
 	if err != nil {
 		return nil, err
 	}

@@ -237,19 +237,7 @@ func loadAll[D any](ctx context.Context, tx eventual.Tx, name string, ids []stri
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var q strings.Builder
-	q.WriteString("SELECT " + rowColumns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
-	args := make([]any, 1, len(ids)+1)
-	args[0] = name
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		args = append(args, id)
-		q.WriteString("$" + strconv.Itoa(len(args)))
-	}
-	q.WriteByte(')')
-	rows, err := tx.Query(ctx, q.String(), args...)
+	rows, err := selectInstances(ctx, tx, rowColumns, name, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +253,23 @@ func loadAll[D any](ctx context.Context, tx eventual.Tx, name string, ids []stri
 		return nil, err
 	}
 	return out, rows.Close()
+}
+
+// selectInstances selects columns of the instances ids of saga name.
+func selectInstances(ctx context.Context, tx eventual.Tx, columns, name string, ids []string) (eventual.Rows, error) {
+	var q strings.Builder
+	q.WriteString("SELECT " + columns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
+	args := make([]any, 1, len(ids)+1)
+	args[0] = name
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		args = append(args, id)
+		q.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	q.WriteByte(')')
+	return tx.Query(ctx, q.String(), args...)
 }
 
 // row is a state encoded for its row.
