@@ -301,11 +301,17 @@ func (w *writer) loadStreams(ids []string) error {
 	if onStreamRead != nil {
 		onStreamRead(todo)
 	}
-	list, err := json.Marshal(todo)
-	if err != nil {
-		return err
+	var rows *sql.Rows
+	var err error
+	if len(todo) == 1 { // most appends in a transaction: no JSON to build and parse
+		rows, err = w.tx.QueryContext(w.ctx, "SELECT "+streamColumns+" FROM streams s WHERE stream_id = ?", todo[0])
+	} else {
+		list, jerr := json.Marshal(todo)
+		if jerr != nil {
+			return jerr
+		}
+		rows, err = w.tx.QueryContext(w.ctx, "SELECT "+streamColumns+" FROM streams s WHERE stream_id IN (SELECT value FROM json_each(?))", string(list))
 	}
-	rows, err := w.tx.QueryContext(w.ctx, "SELECT "+streamColumns+" FROM streams s WHERE stream_id IN (SELECT value FROM json_each(?))", string(list))
 	if err != nil {
 		return err
 	}
@@ -329,16 +335,22 @@ func (w *writer) lookup(ids []uuid.UUID) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	hexIDs := make([]string, len(ids))
-	for i, id := range ids {
-		hexIDs[i] = hex.EncodeToString(id[:])
+	const columns = "SELECT event_id, stream_id, version, position FROM events WHERE "
+	var rows *sql.Rows
+	var err error
+	if len(ids) == 1 { // an append of one event: no JSON to build and parse
+		rows, err = w.tx.QueryContext(w.ctx, columns+"event_id = ?", ids[0][:])
+	} else {
+		hexIDs := make([]string, len(ids))
+		for i, id := range ids {
+			hexIDs[i] = hex.EncodeToString(id[:])
+		}
+		list, jerr := json.Marshal(hexIDs)
+		if jerr != nil {
+			return jerr
+		}
+		rows, err = w.tx.QueryContext(w.ctx, columns+"event_id IN (SELECT unhex(value) FROM json_each(?))", string(list))
 	}
-	list, err := json.Marshal(hexIDs)
-	if err != nil {
-		return err
-	}
-	rows, err := w.tx.QueryContext(w.ctx,
-		"SELECT event_id, stream_id, version, position FROM events WHERE event_id IN (SELECT unhex(value) FROM json_each(?))", string(list))
 	if err != nil {
 		return err
 	}

@@ -497,6 +497,37 @@ func testTransactions(t *testing.T, b Backend) {
 		}
 	})
 
+	t.Run("appends retried in a transaction", func(t *testing.T) {
+		// An inbox that ingests events appends them with their own IDs: a
+		// retry, in a later transaction, returns what the first stored.
+		one, two := []eventual.EventData{withID(ev("r", 1))}, []eventual.EventData{withID(ev("r", 2)), withID(ev("r", 3))}
+		var first []eventual.AppendResult
+		for attempt := range 2 {
+			var got []eventual.AppendResult
+			err := s.InTx(ctx, func(tx eventual.Tx) error {
+				for _, evs := range [][]eventual.EventData{one, two} {
+					r, err := tx.Append(ctx, "tx-retry", eventual.Any, evs...)
+					if err != nil {
+						return err
+					}
+					got = append(got, r)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("attempt %d: %v", attempt+1, err)
+			}
+			if attempt == 0 {
+				first = got
+			} else if !slices.Equal(got, first) {
+				t.Fatalf("the retry returned %+v, want the first results %+v", got, first)
+			}
+		}
+		if got := versions(mustCollect(t, s.ReadStream(ctx, "tx-retry", eventual.ReadStreamOptions{}))); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Errorf("versions %v, want [1 2 3]", got)
+		}
+	})
+
 	t.Run("after-commit functions undone by a savepoint rollback", func(t *testing.T) {
 		// What a failed handler registered to run after the commit (the
 		// outbox: "publish these rows") must go with what it wrote, or the
