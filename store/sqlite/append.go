@@ -442,15 +442,22 @@ func (w *writer) insertStreams() error {
 			}
 		}
 	}
-	if len(created) == 0 {
+	var err error
+	switch len(created) {
+	case 0:
 		return nil
+	case 1: // a transaction's append, mostly: no JSON to build and parse
+		c := created[0]
+		_, err = w.tx.ExecContext(w.ctx, `INSERT INTO streams (stream_no, stream_id, version, first_version, created_at)
+			VALUES (?, ?, ?, 1, ?)`, c.No, c.ID, int64(c.Version), now)
+	default:
+		list, jerr := json.Marshal(created)
+		if jerr != nil {
+			return jerr
+		}
+		_, err = w.tx.ExecContext(w.ctx, `INSERT INTO streams (stream_no, stream_id, version, first_version, created_at)
+			SELECT value->>'n', value->>'i', value->>'v', 1, ? FROM json_each(?)`, now, string(list))
 	}
-	list, err := json.Marshal(created)
-	if err != nil {
-		return err
-	}
-	_, err = w.tx.ExecContext(w.ctx, `INSERT INTO streams (stream_no, stream_id, version, first_version, created_at)
-		SELECT value->>'n', value->>'i', value->>'v', 1, ? FROM json_each(?)`, now, string(list))
 	if err != nil {
 		return fmt.Errorf("write streams: %w", err)
 	}
