@@ -70,7 +70,7 @@ func TestAddCommitsWithAppendAndRelaysEveryField(t *testing.T) {
 		if err != nil || len(evs) != 1 {
 			t.Fatalf("the append did not commit: %v, %v", evs, err)
 		}
-		eventually(t, "backlog 0", func() bool { return stats(t, o).Backlog == 0 })
+		eventually(t, "backlog 0, counted sent", func() bool { st := stats(t, o); return st.Backlog == 0 && st.Sent == 2 })
 		if st := stats(t, o); st.Sent != 2 || st.OldestUnsent != 0 || st.LastError != "" {
 			t.Errorf("stats after relaying: %+v", st)
 		}
@@ -231,7 +231,12 @@ func TestFailingPublisherKeepsRowsAndRetriesInOrder(t *testing.T) {
 			t.Errorf("received %d messages, want %d", len(ds), total)
 		}
 		checkOrder(t, ds)
-		eventually(t, "backlog 0", func() bool { return stats(t, o).Backlog == 0 })
+		// The sent count follows the marking's commit, which empties the
+		// backlog first: wait for both.
+		eventually(t, "backlog 0, all counted sent", func() bool {
+			st := stats(t, o)
+			return st.Backlog == 0 && st.Sent == total
+		})
 		if st := stats(t, o); st.Sent != total || st.Failures != 0 || st.LastError == "" {
 			t.Errorf("stats after healing: %+v; want %d sent, no failure now, the last error kept", st, total)
 		}
@@ -319,7 +324,7 @@ func TestStatsBacklogAndAge(t *testing.T) {
 			t.Errorf("stats: %+v; want a backlog of 3, at least 30ms old", st)
 		}
 		startRelay(t, o, newTransport(t))
-		eventually(t, "backlog 0", func() bool { return stats(t, o).Backlog == 0 })
+		eventually(t, "backlog 0, counted sent", func() bool { st := stats(t, o); return st.Backlog == 0 && st.Sent == 3 })
 		if st := stats(t, o); st.OldestUnsent != 0 || st.Sent != 3 {
 			t.Errorf("stats after relaying: %+v", st)
 		}
