@@ -16,9 +16,9 @@ import (
 // The fast path of the group commit writes a batch with one statement,
 // append_batch (migrations 00002, 00004): the client decides every append
 // against the stream heads it believes current, and the function checks
-// them under the append lock before writing. Beliefs come from a cache of the heads
-// this store wrote or read, or, for a stream it has not seen, from the
-// append's own expected version. When a belief was wrong, or the batch
+// them under the append lock before writing. Beliefs come from a cache of
+// the heads this store wrote or read, or, for a stream it has not seen,
+// from the append's own expected version. When a belief was wrong, or the batch
 // needs what only the database knows (an event ID stored already, a
 // conflict that may be a retry, a stream nobody expects anything of), the
 // batch goes the slow path: two round trips that read the heads under the
