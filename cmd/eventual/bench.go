@@ -43,7 +43,8 @@ func newBenchCmd() *cobra.Command {
             process receiving it through the event relay and JetStream.
   saga      (SQL backends, fresh database) 5-step sagas over the in-process
             transport with services that answer at once, for --duration:
-            sagas completed per second, and start → done latency.
+            sagas completed per second, and start → done latency; then the
+            same with the orchestrator's state cache (saga.WithStateCache).
 
 Progress goes to stderr, the result tables to stdout, all results to --json.
 SQLite runs in a temporary directory (in --sqlite-path if given), PostgreSQL in

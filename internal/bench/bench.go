@@ -166,11 +166,13 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 		}
 	}
 	if cfg.Runs(CaseSaga) && name != BackendMemory {
-		res, err := runSaga(ctx, cfg, name, p)
-		if err != nil {
-			return errors.Join(append(errs, fmt.Errorf("saga: %w", err))...)
+		for _, cached := range []bool{false, true} {
+			res, err := runSaga(ctx, cfg, name, cached, p)
+			if err != nil {
+				return errors.Join(append(errs, fmt.Errorf("saga: %w", err))...)
+			}
+			rep.Results = append(rep.Results, res)
 		}
-		rep.Results = append(rep.Results, res)
 	}
 	return errors.Join(errs...)
 }

@@ -140,12 +140,15 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		}
 	}
 	for _, backend := range cfg.Backends {
-		var rebuilds, latencies, relays, remotes, sagas int
+		var rebuilds, latencies, relays, remotes, sagas, cachedSagas int
 		for _, r := range rep.Results {
 			switch {
 			case r.Backend != backend:
 			case r.Kind == KindSaga:
 				sagas++
+				if r.Cached {
+					cachedSagas++
+				}
 				if r.Events < 1 || r.EventsPerSecond <= 0 || r.Errors != 0 || r.LatencyP99Ms < r.LatencyP50Ms {
 					t.Errorf("%s saga: %+v", backend, r)
 				}
@@ -175,8 +178,8 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 		if backend == BackendMemory {
 			want = 0
 		}
-		if sagas != want/2 {
-			t.Errorf("%s: %d saga results, want %d", backend, sagas, want/2)
+		if sagas != want || cachedSagas != want/2 {
+			t.Errorf("%s: %d saga results (%d with a state cache), want %d (%d)", backend, sagas, cachedSagas, want, want/2)
 		}
 		if rebuilds != want || latencies != want/2 || relays != want || remotes != want/2 {
 			t.Errorf("%s: %d rebuild, %d latency, %d relay and %d remote results, want %d, %d, %d and %d",

@@ -99,7 +99,8 @@ type Result struct {
 	// the history when shorter), Cached whether from the repository's
 	// cache (aggregate.WithCache, filled by a first load), Loads how many
 	// loads were timed (their latencies are in the Latency fields), for
-	// KindAggregateLoad.
+	// KindAggregateLoad. For KindSaga, Cached tells that the orchestrator
+	// kept states in memory (saga.WithStateCache).
 	History  int  `json:"history,omitempty"`
 	Snapshot bool `json:"snapshot,omitempty"`
 	Cached   bool `json:"cached,omitempty"`
@@ -275,8 +276,12 @@ func (r Report) WriteTable(w io.Writer) error {
 				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
 				msText(res.LatencyP999Ms), res.Errors))
 		case KindSaga:
-			messaging = append(messaging, fmt.Sprintf("%s\t5-step sagas completed (in-process transport), start → done\t%d\t%s\t%s\t%s\t%s\t%d\t",
-				res.Backend, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
+			what := "5-step sagas completed (in-process transport), start → done"
+			if res.Cached {
+				what += ", state cache"
+			}
+			messaging = append(messaging, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t",
+				res.Backend, what, res.Events, rate(res.EventsPerSecond), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms),
 				msText(res.LatencyP999Ms), res.Errors))
 		case KindAggregateLoad:
 			from, replay := "events only", rate(res.EventsPerSecond)

@@ -24,6 +24,9 @@ type benchSagaData struct {
 	Done  int    `json:"done"`
 }
 
+// Clone implements saga.Cloner, for the run with a state cache.
+func (d benchSagaData) Clone() benchSagaData { return d }
+
 // benchSaga is a saga of sagaSteps steps, each a command answered by a
 // service, each with a compensation.
 func benchSaga() (*saga.Definition[benchSagaData], error) {
@@ -49,8 +52,9 @@ func benchSaga() (*saga.Definition[benchSagaData], error) {
 // services that answer at once: for cfg.Duration, starters keep up to
 // sagaBacklog sagas in flight; then every saga started is let finish, and
 // the rate is of all of them over the time from the first start to the
-// last completion.
-func runSaga(ctx context.Context, cfg Config, name string, p *progress) (Result, error) {
+// last completion. cached runs the orchestrator with a state cache
+// (saga.WithStateCache).
+func runSaga(ctx context.Context, cfg Config, name string, cached bool, p *progress) (Result, error) {
 	st, closeStore, err := openSQL(ctx, cfg, name)
 	if err != nil {
 		return Result{}, err
@@ -70,7 +74,12 @@ func runSaga(ctx context.Context, cfg Config, name string, p *progress) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	orch, err := saga.NewOrchestrator(ctx, st, def, ob, saga.WithLogger(quiet))
+	opts := []saga.Option{saga.WithLogger(quiet)}
+	label := ""
+	if cached {
+		opts, label = append(opts, saga.WithStateCache(2*sagaBacklog)), ", state cache"
+	}
+	orch, err := saga.NewOrchestrator(ctx, st, def, ob, opts...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -101,7 +110,7 @@ func runSaga(ctx context.Context, cfg Config, name string, p *progress) (Result,
 		}
 	}
 
-	p.printf("%s saga: %d-step sagas for %v, up to %d in flight", name, sagaSteps, cfg.Duration, sagaBacklog)
+	p.printf("%s saga%s: %d-step sagas for %v, up to %d in flight", name, label, sagaSteps, cfg.Duration, sagaBacklog)
 	var started, errCount atomic.Int64
 	var firstErr atomic.Value
 	done := func() int64 {
@@ -165,7 +174,7 @@ func runSaga(ctx context.Context, cfg Config, name string, p *progress) (Result,
 		return Result{}, err
 	}
 	res := Result{Backend: name, Kind: KindSaga, Seconds: elapsed.Seconds(), Events: completed,
-		EventsPerSecond: float64(completed) / elapsed.Seconds(), Errors: errCount.Load()}
+		EventsPerSecond: float64(completed) / elapsed.Seconds(), Errors: errCount.Load(), Cached: cached}
 	if len(lats) > 0 {
 		l := summarize(lats)
 		res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyP999Ms = ms(l.p50), ms(l.p99), ms(l.p999)
@@ -173,8 +182,8 @@ func runSaga(ctx context.Context, cfg Config, name string, p *progress) (Result,
 	if v, ok := firstErr.Load().(string); ok {
 		res.FirstError = v
 	}
-	p.printf("%s saga: %s sagas/s completed (%d in %.1fs), start → done p50 %s ms, p99 %s ms",
-		name, rate(res.EventsPerSecond), completed, elapsed.Seconds(), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms))
+	p.printf("%s saga%s: %s sagas/s completed (%d in %.1fs), start → done p50 %s ms, p99 %s ms",
+		name, label, rate(res.EventsPerSecond), completed, elapsed.Seconds(), msText(res.LatencyP50Ms), msText(res.LatencyP99Ms))
 	return res, nil
 }
 
