@@ -49,12 +49,9 @@ func WithSnapshots(store eventual.SnapshotStore, policy SnapshotPolicy) Option {
 }
 
 // Cloner is implemented by aggregates that a repository keeps in memory
-// (WithCache): Clone returns a copy that shares nothing the aggregate
-// changes. Copying the struct is enough when its fields are values (the
-// embedded Root included); copy maps and slices it appends to or writes.
-type Cloner[T any] interface {
-	Clone() T
-}
+// (WithCache): eventual.Cloner. Copying the struct is enough when its
+// fields are values (the embedded Root included).
+type Cloner[T any] = eventual.Cloner[T]
 
 // WithCache keeps the state of up to n aggregates in memory, so that Load
 // and LoadTx start from it instead of replaying events or decoding a

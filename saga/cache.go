@@ -8,13 +8,6 @@ import (
 	"github.com/eventual-go/eventual"
 )
 
-// Cloner is the data of a saga whose orchestrator caches states
-// (WithStateCache): Clone returns a copy that shares no memory that the
-// steps could change (slices, maps, pointers) with the original.
-type Cloner[D any] interface {
-	Clone() D
-}
-
 // stateCache keeps instances' states as their last committed transaction
 // left them. A transaction reads the versions of the instances it works
 // on and takes from the cache only a state of the same version: the
@@ -31,11 +24,11 @@ type stateCache[D any] struct {
 // newStateCache returns a cache of up to n states, or nil when D cannot be
 // cloned.
 func newStateCache[D any](n int) *stateCache[D] {
-	if _, ok := any(new(D)).(Cloner[D]); !ok {
+	if _, ok := any(new(D)).(eventual.Cloner[D]); !ok {
 		return nil
 	}
 	return &stateCache[D]{max: n, m: make(map[string]*state[D]),
-		clone: func(d *D) D { return any(d).(Cloner[D]).Clone() }}
+		clone: func(d *D) D { return any(d).(eventual.Cloner[D]).Clone() }}
 }
 
 // copyOf returns a copy of st that shares no data with it.

@@ -13,7 +13,7 @@ import (
 	"github.com/eventual-go/eventual/saga/sagatest"
 )
 
-// Clone implements saga.Cloner: an order holds only values.
+// Clone implements eventual.Cloner: an order holds only values.
 func (o order) Clone() order { return o }
 
 // cachedHarness is harness with a state cache, counting the rows its

@@ -96,8 +96,8 @@ func WithBatchSize(n int) Option {
 // then reads only the versions of the instances it works on and decodes
 // the rows of those whose version the cache does not hold (changed by
 // another process, or never seen), so it is never stale. D must implement
-// Cloner[D]: steps get the state's data by pointer, and must not change
-// the cached copy.
+// eventual.Cloner[D]: steps get the state's data by pointer, and must not
+// change the cached copy.
 func WithStateCache(n int) Option {
 	return func(o *options) error {
 		if n < 0 {
@@ -145,7 +145,7 @@ func NewOrchestrator[D any](ctx context.Context, store eventual.TxStore, def *De
 	var cache *stateCache[D]
 	if o.cache > 0 {
 		if cache = newStateCache[D](o.cache); cache == nil {
-			return nil, fmt.Errorf("%w: a state cache needs the saga's data (%T) to implement saga.Cloner", ErrInvalidOption, *new(D))
+			return nil, fmt.Errorf("%w: a state cache needs the saga's data (%T) to implement eventual.Cloner", ErrInvalidOption, *new(D))
 		}
 	}
 	if _, err := component.Migrate(ctx, store, "saga", migrations); err != nil {

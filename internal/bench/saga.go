@@ -24,7 +24,7 @@ type benchSagaData struct {
 	Done  int    `json:"done"`
 }
 
-// Clone implements saga.Cloner, for the run with a state cache.
+// Clone implements eventual.Cloner, for the run with a state cache.
 func (d benchSagaData) Clone() benchSagaData { return d }
 
 // benchSaga is a saga of sagaSteps steps, each a command answered by a

@@ -132,7 +132,8 @@ func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamIn
 }
 
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if plan.RollsBack(query) {
+	stmt := plan.Classify(query)
+	if stmt.RollsBack() {
 		// Locks taken since a savepoint are released when it is rolled
 		// back to: the next append takes the append lock again.
 		t.locked = false
@@ -141,7 +142,7 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	t.afterCommit.Ran(query)
+	t.afterCommit.Ran(stmt)
 	return tag.RowsAffected(), nil
 }
 

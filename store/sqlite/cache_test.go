@@ -228,26 +228,11 @@ func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 // BenchmarkTxAppends is an inbox batch's shape: one transaction, an
 // append to a stream of its own per message, 256 messages.
 func BenchmarkTxAppends(b *testing.B) {
-	ctx := context.Background()
-	s := openTemp(b, WithSynchronous(SyncNormal))
 	ev := eventual.EventData{Type: "t", Data: []byte(`{"n":1}`)}
-	b.ReportAllocs()
-	n := 0
-	for b.Loop() {
-		err := s.InTx(ctx, func(tx eventual.Tx) error {
-			for range 256 {
-				n++
-				if _, err := tx.Append(ctx, "s-"+strconv.Itoa(n), eventual.NoStream, ev); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*256)/b.Elapsed().Seconds(), "appends/s")
+	benchTxAppends(b, func(ctx context.Context, tx eventual.Tx, n int) error {
+		_, err := tx.Append(ctx, "s-"+strconv.Itoa(n), eventual.NoStream, ev)
+		return err
+	})
 }
 
 // BenchmarkTxAppendsWithIDs appends as an ingesting inbox does: events
@@ -255,6 +240,16 @@ func BenchmarkTxAppends(b *testing.B) {
 // each; each append looks its event ID up (a retry returns the stored
 // result).
 func BenchmarkTxAppendsWithIDs(b *testing.B) {
+	benchTxAppends(b, func(ctx context.Context, tx eventual.Tx, n int) error {
+		ev := eventual.EventData{ID: uuid.Must(uuid.NewV7()), Type: "t", Data: []byte(`{"n":1}`)}
+		_, err := tx.Append(ctx, "s-"+strconv.Itoa(n/7), eventual.Any, ev)
+		return err
+	})
+}
+
+// benchTxAppends runs transactions of 256 appends, the nth made by
+// appendOne, and reports appends/s.
+func benchTxAppends(b *testing.B, appendOne func(ctx context.Context, tx eventual.Tx, n int) error) {
 	ctx := context.Background()
 	s := openTemp(b, WithSynchronous(SyncNormal))
 	b.ReportAllocs()
@@ -263,8 +258,7 @@ func BenchmarkTxAppendsWithIDs(b *testing.B) {
 		err := s.InTx(ctx, func(tx eventual.Tx) error {
 			for range 256 {
 				n++
-				ev := eventual.EventData{ID: uuid.Must(uuid.NewV7()), Type: "t", Data: []byte(`{"n":1}`)}
-				if _, err := tx.Append(ctx, "s-"+strconv.Itoa(n/7), eventual.Any, ev); err != nil {
+				if err := appendOne(ctx, tx, n); err != nil {
 					return err
 				}
 			}

@@ -229,7 +229,8 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	rollback := plan.RollsBack(query)
+	stmt := plan.Classify(query)
+	rollback := stmt.RollsBack()
 	if !rollback {
 		if err := t.flush(ctx); err != nil {
 			return 0, err
@@ -239,7 +240,7 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	t.afterCommit.Ran(query)
+	t.afterCommit.Ran(stmt)
 	if rollback {
 		// Planned heads may be undone: a new writer reads them from the
 		// database, and the cache learns none of this transaction's. Rows

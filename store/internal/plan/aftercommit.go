@@ -22,12 +22,31 @@ type savepoint struct {
 // Add registers fn.
 func (a *AfterCommit) Add(fn func()) { a.fns = append(a.fns, fn) }
 
-// Ran tells a that the caller's statement query ran in the transaction
-// without error. SAVEPOINT, RELEASE [SAVEPOINT] and ROLLBACK [TRANSACTION]
-// TO [SAVEPOINT] are followed; names compare without case or quotes.
-func (a *AfterCommit) Ran(query string) {
+// Statement is a statement a caller runs in its transaction, as the
+// transaction follows it: a savepoint set, released or rolled back to, a
+// whole rollback, or anything else. Classify reads it once for both
+// RollsBack (before it runs) and AfterCommit.Ran (after).
+type Statement struct{ op, name string }
+
+// Classify reads query. SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK
+// [TRANSACTION] TO [SAVEPOINT] and ROLLBACK are recognized; names compare
+// without case or quotes.
+func Classify(query string) Statement {
 	op, name := savepointStatement(query)
-	switch op {
+	return Statement{op, name}
+}
+
+// RollsBack reports whether the statement rolls back (to a savepoint, as
+// the inbox and the saga do for a failed handler, or the whole
+// transaction): what the transaction appended since may be undone, so a
+// backend must forget what it planned and read again.
+func (s Statement) RollsBack() bool { return s.op == "ROLLBACK TO" || s.op == "ROLLBACK" }
+
+// Ran tells a that the caller's statement s ran in the transaction
+// without error.
+func (a *AfterCommit) Ran(s Statement) {
+	name := s.name
+	switch s.op {
 	case "SAVEPOINT":
 		a.savepoints = append(a.savepoints, savepoint{name, len(a.fns)})
 	case "RELEASE":

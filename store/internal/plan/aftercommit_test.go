@@ -35,22 +35,22 @@ func TestAfterCommitFollowsSavepoints(t *testing.T) {
 	var ran []string
 	add := func(s string) { a.Add(func() { ran = append(ran, s) }) }
 	add("1")
-	a.Ran("SAVEPOINT a")
+	a.Ran(Classify("SAVEPOINT a"))
 	add("2")
-	a.Ran("SAVEPOINT b")
+	a.Ran(Classify("SAVEPOINT b"))
 	add("3")
-	a.Ran("ROLLBACK TO SAVEPOINT b") // drops 3, keeps b
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b")) // drops 3, keeps b
 	add("4")
-	a.Ran("ROLLBACK TO SAVEPOINT b") // drops 4
-	a.Ran("RELEASE SAVEPOINT b")
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b")) // drops 4
+	a.Ran(Classify("RELEASE SAVEPOINT b"))
 	add("5")
-	a.Ran("ROLLBACK TO SAVEPOINT a") // drops 2 and 5
-	a.Ran("RELEASE a")
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT a")) // drops 2 and 5
+	a.Ran(Classify("RELEASE a"))
 	add("6")
-	a.Ran("ROLLBACK TO SAVEPOINT gone") // no such savepoint: the database refused it
-	a.Ran("SAVEPOINT c")
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT gone")) // no such savepoint: the database refused it
+	a.Ran(Classify("SAVEPOINT c"))
 	add("7")
-	a.Ran("RELEASE SAVEPOINT c") // released: 7 stays
+	a.Ran(Classify("RELEASE SAVEPOINT c")) // released: 7 stays
 	a.Run()
 	if want := []string{"1", "6", "7"}; !slices.Equal(ran, want) {
 		t.Fatalf("ran %v, want %v", ran, want)

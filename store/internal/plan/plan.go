@@ -8,7 +8,6 @@ package plan
 
 import (
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -183,13 +182,4 @@ func First(res []eventual.AppendResult, err error) (eventual.AppendResult, error
 		return eventual.AppendResult{}, err
 	}
 	return res[0], nil
-}
-
-// RollsBack reports whether a statement that a caller runs in its
-// transaction rolls back (to a savepoint, as the inbox and the saga do
-// for a failed handler): what the transaction appended since may be
-// undone, so a backend must forget what it planned and read again.
-func RollsBack(query string) bool {
-	q := strings.TrimLeft(query, " \t\r\n")
-	return len(q) >= 8 && strings.EqualFold(q[:8], "ROLLBACK")
 }

@@ -42,8 +42,8 @@ type Order struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Clone implements saga.Cloner: the order's lines are the only memory a
-// copy would share.
+// Clone implements eventual.Cloner (saga.WithStateCache): the order's
+// lines are the only memory a copy would share.
 func (o Order) Clone() Order {
 	o.Order.Lines = slices.Clone(o.Order.Lines)
 	return o
