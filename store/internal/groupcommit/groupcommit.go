@@ -76,6 +76,10 @@ type Committer struct {
 	base      context.Context
 	cancel    context.CancelFunc
 	gatherMax time.Duration
+	workers   int
+	// calls counts the callers inside Do: queued, in a batch, or waiting
+	// for its commit.
+	calls atomic.Int64
 }
 
 // New starts a committer with the given number of workers (at least 1) and
@@ -96,6 +100,7 @@ func New(commit CommitFunc, workers, maxBatchEvents int) *Committer {
 		base:      base,
 		cancel:    cancel,
 		gatherMax: gatherMax,
+		workers:   workers,
 	}
 	c.wg.Add(workers)
 	for range workers {
@@ -111,6 +116,8 @@ func (c *Committer) Do(ctx context.Context, appends []eventual.AppendRequest) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	c.calls.Add(1)
+	defer c.calls.Add(-1)
 	r := NewRequest(appends)
 	r.done = make(chan struct{})
 	select {
@@ -141,7 +148,7 @@ func (c *Committer) Close() {
 
 func (c *Committer) work() {
 	defer c.wg.Done()
-	last := 1          // requests in the last batch
+	expect := 1        // requests the next batch waits for (see Batch.Wait)
 	var carry *Request // taken by the last batch but not read: the next one's first
 	for {
 		first := carry
@@ -156,10 +163,19 @@ func (c *Committer) work() {
 				continue
 			}
 		}
-		b := &Batch{c: c, expect: last, pending: first, reqs: make([]*Request, 0, last)}
+		b := &Batch{c: c, expect: expect, pending: first, reqs: make([]*Request, 0, expect)}
 		c.commit(c.base, b)
 		carry, b.pending = b.pending, nil
-		last = max(len(b.reqs), 1)
+		expect = max(len(b.reqs), 1)
+		if c.workers == 1 {
+			// Every caller inside Do now is in this batch or queued for
+			// the next, so the next batch waits for all of them. Waiting
+			// only for as many as this batch held would commit the queued
+			// callers without this batch's, who come back a moment later
+			// and queue behind: the callers would split into groups that
+			// take turns, each paying a commit of its own.
+			expect = max(expect, int(c.calls.Load()))
+		}
 		for _, r := range b.reqs {
 			close(r.done)
 		}
@@ -184,7 +200,7 @@ type Batch struct {
 	pending *Request // taken from the queue but not yet returned
 	reqs    []*Request
 	events  int
-	expect  int           // requests the last batch held
+	expect  int           // requests to wait for: the callers inside Do when the last batch committed
 	waited  time.Duration // time spent waiting in Wait
 }
 
@@ -220,7 +236,9 @@ func (b *Batch) add(r *Request) {
 // appends right after its commit; without waiting, the first of them would
 // be committed alone while the rest are on their way, and batches would
 // alternate between one request and all the others. So while the batch
-// holds fewer requests than the last one did, Wait yields until another
+// holds fewer requests than there were callers when the last one
+// committed (those of the last batch and those queued; with one worker,
+// else as many as the last batch held), Wait yields until another
 // arrives, spending at most gatherMax per batch waiting. It uses no timer:
 // sub-millisecond timers sleep a millisecond on some systems. A lone caller
 // (last batch of one) never waits.

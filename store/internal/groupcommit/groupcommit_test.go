@@ -60,6 +60,52 @@ func TestBatchesFillUp(t *testing.T) {
 	}
 }
 
+// A batch waits for every caller inside Do when the last one committed:
+// the callers queued meanwhile and the last batch's own, who come back
+// with their next appends. Stopping at the size of the last batch would
+// commit the queued callers without those coming back, and the two
+// groups could go on taking turns, each paying a commit of its own.
+func TestBatchWaitsForQueuedAndReturningCallers(t *testing.T) {
+	taken, release := make(chan struct{}), make(chan struct{})
+	var sizes []int
+	c := New(func(ctx context.Context, b *Batch) {
+		all := b.All()
+		sizes = append(sizes, len(all)) // one worker: no race
+		if len(sizes) == 1 {
+			close(taken)
+			<-release
+		}
+		for _, r := range all {
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+	}, 1, 1024)
+	c.gatherMax = 5 * time.Second // the test waits for what it needs, not for the clock
+	defer c.Close()
+	do := func() {
+		if _, err := c.Do(context.Background(), one(1)); err != nil {
+			t.Error(err)
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		do() // alone in the first batch
+		do() // and back for the second
+	})
+	<-taken
+	for range 3 {
+		wg.Go(do) // queued while the first batch commits
+	}
+	for c.calls.Load() < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	c.Close()
+	if len(sizes) != 2 || sizes[0] != 1 || sizes[1] != 4 {
+		t.Fatalf("batch sizes %v, want [1 4]", sizes)
+	}
+}
+
 func TestResultsAndErrorsReachTheirCallers(t *testing.T) {
 	boom := errors.New("boom")
 	c := New(func(ctx context.Context, b *Batch) {
