@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,26 @@ type rawOutcome struct {
 	rows    int64
 	elapsed time.Duration
 	method  string
+	// commitP50 is the median time of a durable commit of one row (zero
+	// when it was not measured).
+	commitP50 time.Duration
+}
+
+// commitProbes is how many one-row commits the baseline times.
+const commitProbes = 100
+
+// medianOf times fn n times and returns the median, or fn's first error.
+func medianOf(n int, fn func() error) (time.Duration, error) {
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times[n/2], nil
 }
 
 // openBackend opens the named backend, fresh and empty.
@@ -162,7 +183,8 @@ func rawSQLite(ctx context.Context, cfg Config, path string) (out rawOutcome, er
 		out.rows += int64(cfg.RawBatch)
 		out.elapsed = time.Since(start)
 	}
-	return out, nil
+	out.commitP50, err = medianOf(commitProbes, func() error { return insertSQLiteBatch(ctx, conn, &src, 1, payload) })
+	return out, err
 }
 
 // insertSQLiteBatch inserts n rows in one transaction.

@@ -120,9 +120,10 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			errs = append(errs, errors.New("raw baseline: no batch finished"))
 		default:
 			raw := Result{Backend: name, Kind: KindRawInsert, Seconds: o.elapsed.Seconds(), Rows: o.rows,
-				BatchRows: cfg.RawBatch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method}
+				BatchRows: cfg.RawBatch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method,
+				CommitP50Ms: o.commitP50.Seconds() * 1000}
 			rep.Results = append(rep.Results, raw)
-			p.printf("%s raw insert: %s rows/s (%.2fs)", name, rate(raw.RowsPerSecond), raw.Seconds)
+			p.printf("%s raw insert: %s rows/s (%.2fs); a one-row commit: p50 %s ms", name, rate(raw.RowsPerSecond), raw.Seconds, msText(raw.CommitP50Ms))
 			if ratio, ok := storeRawRatio(rep.Results, raw); ok {
 				rep.Results = append(rep.Results, ratio)
 				p.printf("%s store/raw: %.3f", name, ratio.Ratio)

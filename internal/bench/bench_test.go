@@ -211,7 +211,7 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 				}
 			case KindRawInsert:
 				raws++
-				if r.Rows == 0 || r.Rows%int64(cfg.RawBatch) != 0 || r.RowsPerSecond <= 0 {
+				if r.Rows == 0 || r.Rows%int64(cfg.RawBatch) != 0 || r.RowsPerSecond <= 0 || r.CommitP50Ms <= 0 {
 					t.Errorf("%s raw: %+v", backend, r)
 				}
 			case KindRatio:

@@ -88,6 +88,9 @@ type Result struct {
 	BatchRows     int     `json:"batch_rows,omitempty"`
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
 	Method        string  `json:"method,omitempty"`
+	// CommitP50Ms is the median time of a durable commit of one row on
+	// the baseline's connection: the least a batch of appends costs.
+	CommitP50Ms float64 `json:"commit_p50_ms,omitempty"`
 
 	// StoreEventsPerSecond ÷ RawRowsPerSecond = Ratio, for KindRatio.
 	StoreEventsPerSecond float64 `json:"store_events_per_second,omitempty"`
@@ -243,15 +246,24 @@ func (r Report) WriteTable(w io.Writer) error {
 				res.Backend, res.Writers, res.EventsPerAppend, rate(res.EventsPerSecond), rate(res.AppendsPerSecond),
 				msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors))
 		case KindRawInsert:
-			ratioCase, storeRate, ratio := "-", "-", "-"
+			// The ceiling: a batch holds at most one append per writer and
+			// pays at least one commit.
+			ratioCase, storeRate, ratio, commit, ceiling := "-", "-", "-", "-", "-"
+			if res.CommitP50Ms > 0 {
+				commit = msText(res.CommitP50Ms)
+			}
 			for _, q := range r.Results {
 				if q.Kind == KindRatio && q.Backend == res.Backend {
 					ratioCase = fmt.Sprintf("%d writers, %d event/append", q.Writers, q.EventsPerAppend)
 					storeRate, ratio = rate(q.StoreEventsPerSecond), strconv.FormatFloat(q.Ratio, 'f', 3, 64)
+					if res.CommitP50Ms > 0 {
+						ceiling = rate(float64(q.Writers*q.EventsPerAppend) / (res.CommitP50Ms / 1000))
+					}
 				}
 			}
-			raw = append(raw, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s\t",
-				res.Backend, res.Method, res.BatchRows, rate(res.RowsPerSecond), ratioCase, storeRate, ratio))
+			raw = append(raw, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t",
+				res.Backend, res.Method, res.BatchRows, rate(res.RowsPerSecond), ratioCase, storeRate, ratio,
+				commit, ceiling))
 		case KindReadStream:
 			reads = append(reads, fmt.Sprintf("%s\tReadStream, one stream forward\t%d\t%s\t%.3f\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), res.Seconds))
@@ -297,7 +309,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	}
 	table("APPENDS", "backend\tcase\twriters\tevents/append\tevents/s\tappends/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\t", appends)
 	table("RAW LIMIT (same database, same table shape, no event-store logic)",
-		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t", raw)
+		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t1-row commit p50 ms\tceiling events/s\t", raw)
 	table("READS", "backend\tread\tevents\tevents/s\tseconds\t", reads)
 	table("PROJECTIONS AND MESSAGING", "backend\tcase\tevents\tevents/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\t", messaging)
 	table("AGGREGATE LOADS", "backend\thistory\tfrom\tloads\tp50 ms\tp99 ms\treplayed events/s\t", loads)
