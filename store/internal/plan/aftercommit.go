@@ -28,11 +28,23 @@ func (a *AfterCommit) Add(fn func()) { a.fns = append(a.fns, fn) }
 // RollsBack (before it runs) and AfterCommit.Ran (after).
 type Statement struct{ op, name string }
 
-// Classify reads query. SAVEPOINT, RELEASE [SAVEPOINT], ROLLBACK
-// [TRANSACTION] TO [SAVEPOINT] and ROLLBACK are recognized; names compare
-// without case or quotes.
-func Classify(query string) Statement {
-	op, name := savepointStatement(query)
+// Dialect says how a database compares savepoint names.
+type Dialect int
+
+const (
+	// SQLite compares savepoint names without case, quoted or not.
+	SQLite Dialect = iota
+	// Postgres folds unquoted names to lower case and keeps quoted ones
+	// as written.
+	Postgres
+)
+
+// Classify reads query as d's database would. SAVEPOINT, RELEASE
+// [SAVEPOINT], ROLLBACK [TRANSACTION | WORK] TO [SAVEPOINT], and the whole
+// rollbacks ROLLBACK and ABORT (each optionally AND [NO] CHAIN) are
+// recognized, after any leading comments.
+func Classify(query string, d Dialect) Statement {
+	op, name := savepointStatement(query, d)
 	return Statement{op, name}
 }
 
@@ -82,11 +94,11 @@ func (a *AfterCommit) Run() {
 }
 
 // savepointStatement classifies query: "SAVEPOINT", "RELEASE",
-// "ROLLBACK TO" (each with the savepoint's name), "ROLLBACK" for a whole
-// rollback, or "" for any other statement.
-func savepointStatement(query string) (op, name string) {
-	q := strings.TrimSpace(query)
-	if len(q) < 7 || !strings.ContainsAny(q[:1], "SsRr") { // the common case: not one of these
+// "ROLLBACK TO" (each with the savepoint's name as d compares it),
+// "ROLLBACK" for a whole rollback, or "" for any other statement.
+func savepointStatement(query string, d Dialect) (op, name string) {
+	q := skipComments(query)
+	if len(q) < 5 || !strings.ContainsAny(q[:1], "SsRrAa") { // the common case: not one of these
 		return "", ""
 	}
 	words := strings.Fields(strings.TrimRight(q, "; \t\r\n"))
@@ -98,10 +110,25 @@ func savepointStatement(query string) (op, name string) {
 		return false
 	}
 	named := func(op string) (string, string) {
+		if len(words) > 1 && strings.HasPrefix(words[0], `"`) && strings.HasSuffix(words[len(words)-1], `"`) {
+			words = []string{strings.Join(words, " ")} // a quoted name with spaces
+		}
 		if len(words) != 1 {
 			return "", ""
 		}
-		return op, strings.ToLower(strings.Trim(words[0], "\"`[]'"))
+		return op, savepointName(words[0], d)
+	}
+	whole := func() (string, string) { // [AND [NO] CHAIN]
+		if next("AND") {
+			next("NO")
+			if !next("CHAIN") {
+				return "", ""
+			}
+		}
+		if len(words) == 0 {
+			return "ROLLBACK", ""
+		}
+		return "", ""
 	}
 	switch {
 	case next("SAVEPOINT"):
@@ -109,17 +136,58 @@ func savepointStatement(query string) (op, name string) {
 	case next("RELEASE"):
 		next("SAVEPOINT")
 		return named("RELEASE")
+	case next("ABORT"):
+		_ = next("TRANSACTION") || next("WORK")
+		return whole()
 	case next("ROLLBACK"):
-		next("TRANSACTION")
-		next("WORK")
+		_ = next("TRANSACTION") || next("WORK")
 		if !next("TO") {
-			if len(words) == 0 {
-				return "ROLLBACK", ""
-			}
-			return "", ""
+			return whole()
 		}
 		next("SAVEPOINT")
 		return named("ROLLBACK TO")
 	}
 	return "", ""
+}
+
+// savepointName returns a savepoint's name as d compares it.
+func savepointName(w string, d Dialect) string {
+	if d == Postgres && len(w) >= 2 && w[0] == '"' && w[len(w)-1] == '"' {
+		return `"` + strings.ReplaceAll(w[1:len(w)-1], `""`, `"`) // exact, apart from unquoted names
+	}
+	return strings.ToLower(strings.Trim(w, "\"`[]'"))
+}
+
+// skipComments returns query without the white space and comments (-- to
+// the end of the line, /* */ nested as PostgreSQL allows) it starts with.
+func skipComments(query string) string {
+	q := strings.TrimSpace(query)
+	for {
+		switch {
+		case strings.HasPrefix(q, "--"):
+			_, rest, ok := strings.Cut(q, "\n")
+			if !ok {
+				return ""
+			}
+			q = strings.TrimSpace(rest)
+		case strings.HasPrefix(q, "/*"):
+			depth, i := 0, 0
+			for i < len(q) && (i == 0 || depth > 0) {
+				switch {
+				case strings.HasPrefix(q[i:], "/*"):
+					depth, i = depth+1, i+2
+				case strings.HasPrefix(q[i:], "*/"):
+					depth, i = depth-1, i+2
+				default:
+					i++
+				}
+			}
+			if depth > 0 {
+				return ""
+			}
+			q = strings.TrimSpace(q[i:])
+		default:
+			return q
+		}
+	}
 }

@@ -6,26 +6,70 @@ import (
 )
 
 func TestSavepointStatement(t *testing.T) {
-	tests := []struct{ query, op, name string }{
-		{"SAVEPOINT inbox_message", "SAVEPOINT", "inbox_message"},
-		{"  savepoint \"A\";", "SAVEPOINT", "a"},
-		{"RELEASE SAVEPOINT x", "RELEASE", "x"},
-		{"release x", "RELEASE", "x"},
-		{"ROLLBACK TO SAVEPOINT saga_local", "ROLLBACK TO", "saga_local"},
-		{"ROLLBACK TRANSACTION TO x", "ROLLBACK TO", "x"},
-		{"rollback to\n savepoint X ;", "ROLLBACK TO", "x"},
-		{"ROLLBACK", "ROLLBACK", ""},
-		{"ROLLBACK;", "ROLLBACK", ""},
-		{"SELECT 1", "", ""},
-		{"SAVEPOINT", "", ""},
-		{"RELEASE SAVEPOINT a b", "", ""},
-		{"REPLACE INTO t VALUES (1)", "", ""},
-		{"", "", ""},
+	both := []Dialect{SQLite, Postgres}
+	tests := []struct {
+		query    string
+		dialects []Dialect
+		op, name string
+	}{
+		{"SAVEPOINT inbox_message", both, "SAVEPOINT", "inbox_message"},
+		{"  savepoint \"A\";", []Dialect{SQLite}, "SAVEPOINT", "a"},
+		{"  savepoint \"A\";", []Dialect{Postgres}, "SAVEPOINT", `"A`},
+		{"savepoint A", both, "SAVEPOINT", "a"},
+		{`savepoint "a ""b"""`, []Dialect{Postgres}, "SAVEPOINT", `"a "b"`},
+		{`savepoint "a b"`, []Dialect{Postgres}, "SAVEPOINT", `"a b`},
+		{"RELEASE SAVEPOINT x", both, "RELEASE", "x"},
+		{"release x", both, "RELEASE", "x"},
+		{"ROLLBACK TO SAVEPOINT saga_local", both, "ROLLBACK TO", "saga_local"},
+		{"ROLLBACK TRANSACTION TO x", both, "ROLLBACK TO", "x"},
+		{"ROLLBACK WORK TO SAVEPOINT x", both, "ROLLBACK TO", "x"},
+		{"rollback to\n savepoint X ;", both, "ROLLBACK TO", "x"},
+		{"/* undo */ ROLLBACK TO SAVEPOINT s", both, "ROLLBACK TO", "s"},
+		{"-- undo\n  -- the handler\nROLLBACK TO s", both, "ROLLBACK TO", "s"},
+		{"/* a /* nested */ comment */ RELEASE s", both, "RELEASE", "s"},
+		{"ROLLBACK", both, "ROLLBACK", ""},
+		{"ROLLBACK;", both, "ROLLBACK", ""},
+		{"ROLLBACK AND CHAIN", both, "ROLLBACK", ""},
+		{"rollback work and no chain;", both, "ROLLBACK", ""},
+		{"ABORT", both, "ROLLBACK", ""},
+		{"abort transaction and chain", both, "ROLLBACK", ""},
+		{"ROLLBACK AND", both, "", ""},
+		{"SELECT 1", both, "", ""},
+		{"/* ROLLBACK */ SELECT 1", both, "", ""},
+		{"-- ROLLBACK", both, "", ""},
+		{"/* unterminated ROLLBACK", both, "", ""},
+		{"SAVEPOINT", both, "", ""},
+		{"RELEASE SAVEPOINT a b", both, "", ""},
+		{"REPLACE INTO t VALUES (1)", both, "", ""},
+		{"ABORTED", both, "", ""},
+		{"", both, "", ""},
 	}
 	for _, tt := range tests {
-		op, name := savepointStatement(tt.query)
-		if op != tt.op || name != tt.name {
-			t.Errorf("savepointStatement(%q) = %q, %q; want %q, %q", tt.query, op, name, tt.op, tt.name)
+		for _, d := range tt.dialects {
+			op, name := savepointStatement(tt.query, d)
+			if op != tt.op || name != tt.name {
+				t.Errorf("savepointStatement(%q, %d) = %q, %q; want %q, %q", tt.query, d, op, name, tt.op, tt.name)
+			}
+		}
+	}
+}
+
+// On PostgreSQL "A" and a are two savepoints; on SQLite one.
+func TestQuotedSavepointNames(t *testing.T) {
+	for _, tt := range []struct {
+		d    Dialect
+		want []string
+	}{{SQLite, []string{"1"}}, {Postgres, nil}} {
+		var a AfterCommit
+		var ran []string
+		a.Ran(Classify("SAVEPOINT a", tt.d))
+		a.Add(func() { ran = append(ran, "1") })
+		a.Ran(Classify(`SAVEPOINT "A"`, tt.d))
+		a.Add(func() { ran = append(ran, "2") })
+		a.Ran(Classify("ROLLBACK TO a", tt.d)) // SQLite: to "A", the innermost; PostgreSQL: to a
+		a.Run()
+		if !slices.Equal(ran, tt.want) {
+			t.Errorf("dialect %d: ran %v, want %v", tt.d, ran, tt.want)
 		}
 	}
 }
@@ -35,22 +79,22 @@ func TestAfterCommitFollowsSavepoints(t *testing.T) {
 	var ran []string
 	add := func(s string) { a.Add(func() { ran = append(ran, s) }) }
 	add("1")
-	a.Ran(Classify("SAVEPOINT a"))
+	a.Ran(Classify("SAVEPOINT a", SQLite))
 	add("2")
-	a.Ran(Classify("SAVEPOINT b"))
+	a.Ran(Classify("SAVEPOINT b", SQLite))
 	add("3")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT b")) // drops 3, keeps b
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", SQLite)) // drops 3, keeps b
 	add("4")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT b")) // drops 4
-	a.Ran(Classify("RELEASE SAVEPOINT b"))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", SQLite)) // drops 4
+	a.Ran(Classify("RELEASE SAVEPOINT b", SQLite))
 	add("5")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT a")) // drops 2 and 5
-	a.Ran(Classify("RELEASE a"))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT a", SQLite)) // drops 2 and 5
+	a.Ran(Classify("RELEASE a", SQLite))
 	add("6")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT gone")) // no such savepoint: the database refused it
-	a.Ran(Classify("SAVEPOINT c"))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT gone", SQLite)) // no such savepoint: the database refused it
+	a.Ran(Classify("SAVEPOINT c", SQLite))
 	add("7")
-	a.Ran(Classify("RELEASE SAVEPOINT c")) // released: 7 stays
+	a.Ran(Classify("RELEASE SAVEPOINT c", SQLite)) // released: 7 stays
 	a.Run()
 	if want := []string{"1", "6", "7"}; !slices.Equal(ran, want) {
 		t.Fatalf("ran %v, want %v", ran, want)
