@@ -427,3 +427,21 @@ func sagaOf(commandID string) (name, id string, ok bool) {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// copyData returns a copy of *d that shares no maps or slices with it: by
+// Clone when D implements eventual.Cloner, else through JSON, as the data
+// is stored.
+func copyData[D any](d *D) (D, error) {
+	if c, ok := any(d).(eventual.Cloner[D]); ok {
+		return c.Clone(), nil
+	}
+	var out D
+	b, err := json.Marshal(d)
+	if err != nil {
+		return out, fmt.Errorf("saga: encode data: %w", err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return out, fmt.Errorf("saga: decode data: %w", err)
+	}
+	return out, nil
+}

@@ -307,7 +307,16 @@ func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*it
 			if st != nil {
 				continue // started before: nothing to do
 			}
-			st = &state[D]{name: o.def.name, id: it.id, data: it.data, meta: it.meta, isNew: true, startedAt: x.now}
+			// Steps change the data through a pointer: they get a copy, so
+			// that an attempt that rolls back (a failed batch retried item
+			// by item, a caller retrying StartTx) leaves the caller's value
+			// as it was.
+			data, err := copyData(&it.data)
+			if err != nil {
+				it.err = err
+				continue
+			}
+			st = &state[D]{name: o.def.name, id: it.id, data: data, meta: it.meta, isNew: true, startedAt: x.now}
 			states[it.id] = st
 			order = append(order, st)
 			x.start(st)
