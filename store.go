@@ -134,6 +134,10 @@ type Tx interface {
 	// to wake whatever reads what the transaction wrote. A function
 	// registered after a SAVEPOINT that the transaction then rolls back to
 	// (ROLLBACK TO SAVEPOINT, through Exec) is dropped with what it wrote.
+	// Savepoint statements are recognized after leading comments, with
+	// names compared as the database compares them (on PostgreSQL a quoted
+	// name keeps its case); run them through Exec, not inside a function
+	// or a multi-statement string.
 	AfterCommit(fn func())
 }
 
