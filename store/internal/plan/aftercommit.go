@@ -153,7 +153,7 @@ func savepointStatement(query string, d Dialect) (op, name string) {
 // savepointName returns a savepoint's name as d compares it.
 func savepointName(w string, d Dialect) string {
 	if d == Postgres && len(w) >= 2 && w[0] == '"' && w[len(w)-1] == '"' {
-		return `"` + strings.ReplaceAll(w[1:len(w)-1], `""`, `"`) // exact, apart from unquoted names
+		return strings.ReplaceAll(w[1:len(w)-1], `""`, `"`) // as written: "a" is a, "A" is not
 	}
 	return strings.ToLower(strings.Trim(w, "\"`[]'"))
 }

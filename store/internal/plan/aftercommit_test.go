@@ -14,10 +14,11 @@ func TestSavepointStatement(t *testing.T) {
 	}{
 		{"SAVEPOINT inbox_message", both, "SAVEPOINT", "inbox_message"},
 		{"  savepoint \"A\";", []Dialect{SQLite}, "SAVEPOINT", "a"},
-		{"  savepoint \"A\";", []Dialect{Postgres}, "SAVEPOINT", `"A`},
+		{"  savepoint \"A\";", []Dialect{Postgres}, "SAVEPOINT", "A"},
+		{`savepoint "a"`, []Dialect{Postgres}, "SAVEPOINT", "a"},
 		{"savepoint A", both, "SAVEPOINT", "a"},
-		{`savepoint "a ""b"""`, []Dialect{Postgres}, "SAVEPOINT", `"a "b"`},
-		{`savepoint "a b"`, []Dialect{Postgres}, "SAVEPOINT", `"a b`},
+		{`savepoint "a ""b"""`, []Dialect{Postgres}, "SAVEPOINT", `a "b"`},
+		{`savepoint "a b"`, []Dialect{Postgres}, "SAVEPOINT", "a b"},
 		{"RELEASE SAVEPOINT x", both, "RELEASE", "x"},
 		{"release x", both, "RELEASE", "x"},
 		{"ROLLBACK TO SAVEPOINT saga_local", both, "ROLLBACK TO", "saga_local"},
@@ -50,6 +51,21 @@ func TestSavepointStatement(t *testing.T) {
 			if op != tt.op || name != tt.name {
 				t.Errorf("savepointStatement(%q, %d) = %q, %q; want %q, %q", tt.query, d, op, name, tt.op, tt.name)
 			}
+		}
+	}
+}
+
+// On both, "a" and a are one savepoint.
+func TestQuotedLowerCaseNameIsTheUnquotedOne(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres} {
+		var a AfterCommit
+		ran := false
+		a.Ran(Classify(`SAVEPOINT "a"`, d))
+		a.Add(func() { ran = true })
+		a.Ran(Classify("ROLLBACK TO a", d))
+		a.Run()
+		if ran {
+			t.Errorf("dialect %d: the function registered after \"a\" ran after ROLLBACK TO a", d)
 		}
 	}
 }
