@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -54,8 +53,7 @@ func medianOf(n int, fn func() error) (time.Duration, error) {
 		}
 		times[i] = time.Since(start)
 	}
-	slices.Sort(times)
-	return times[n/2], nil
+	return summarize(times).p50, nil
 }
 
 // openBackend opens the named backend, fresh and empty.

@@ -121,7 +121,7 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 		default:
 			raw := Result{Backend: name, Kind: KindRawInsert, Seconds: o.elapsed.Seconds(), Rows: o.rows,
 				BatchRows: cfg.RawBatch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method,
-				CommitP50Ms: o.commitP50.Seconds() * 1000}
+				CommitP50Ms: ms(o.commitP50)}
 			rep.Results = append(rep.Results, raw)
 			p.printf("%s raw insert: %s rows/s (%.2fs); a one-row commit: p50 %s ms", name, rate(raw.RowsPerSecond), raw.Seconds, msText(raw.CommitP50Ms))
 			if ratio, ok := storeRawRatio(rep.Results, raw); ok {

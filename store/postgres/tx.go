@@ -132,7 +132,7 @@ func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamIn
 }
 
 func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	stmt := plan.Classify(query, plan.Postgres)
+	stmt := plan.Classify(query, eventual.DialectPostgres)
 	if stmt.RollsBack() {
 		// Locks taken since a savepoint are released when it is rolled
 		// back to: the next append takes the append lock again.

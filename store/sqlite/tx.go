@@ -229,7 +229,7 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	stmt := plan.Classify(query, plan.SQLite)
+	stmt := plan.Classify(query, eventual.DialectSQLite)
 	rollback := stmt.RollsBack()
 	if !rollback {
 		if err := t.flush(ctx); err != nil {

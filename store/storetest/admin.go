@@ -528,6 +528,95 @@ func testTransactions(t *testing.T, b Backend) {
 		}
 	})
 
+	t.Run("every form of rollback undoes after-commit functions and appends", func(t *testing.T) {
+		// A caller's own rollback statements, however written, must undo
+		// what was registered and planned since, as the database undoes
+		// what was written: the functions must not run, and the
+		// transaction must go on from what is really stored.
+		if refusesSQL(t, s, "SAVEPOINT storetest") {
+			return
+		}
+		var dialect eventual.Dialect
+		_ = s.InTx(ctx, func(tx eventual.Tx) error { dialect = tx.Dialect(); return nil })
+		type form struct {
+			name          string
+			before, after []string // savepoints set before the effect; statements after it
+			appends       bool     // the transaction goes on appending after it
+		}
+		forms := []form{
+			{"comment before", []string{"SAVEPOINT handler"}, []string{"/* the handler failed */ ROLLBACK TO SAVEPOINT handler", "RELEASE SAVEPOINT handler"}, true},
+			{"line comment before", []string{"SAVEPOINT handler"}, []string{"-- the handler failed\nROLLBACK TO SAVEPOINT handler"}, true},
+		}
+		if dialect == eventual.DialectPostgres {
+			forms = append(forms,
+				// "A" and a are two savepoints there: rolling back to "A"
+				// undoes what followed it.
+				form{"quoted name", []string{`SAVEPOINT "A"`}, []string{`SAVEPOINT a`, `ROLLBACK TO SAVEPOINT "A"`, `RELEASE SAVEPOINT "A"`}, true},
+				form{"rollback and chain", nil, []string{"ROLLBACK AND CHAIN"}, false},
+				form{"abort", nil, []string{"ABORT"}, false}, // a synonym of ROLLBACK
+			)
+		}
+		exec := func(tx eventual.Tx, qs ...string) error {
+			for _, q := range qs {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if err := s.InTx(ctx, func(tx eventual.Tx) error {
+			return exec(tx, "CREATE TABLE IF NOT EXISTS storetest_effects (id TEXT)")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range forms {
+			t.Run(f.name, func(t *testing.T) {
+				stream := fmt.Sprintf("tx-forms-%d", i)
+				ran := false
+				var accepted eventual.AppendResult
+				err := s.InTx(ctx, func(tx eventual.Tx) error {
+					if err := exec(tx, append([]string{"DELETE FROM storetest_effects"}, f.before...)...); err != nil {
+						return err
+					}
+					if err := exec(tx, "INSERT INTO storetest_effects (id) VALUES ('x')"); err != nil {
+						return err
+					}
+					if f.appends {
+						if _, err := tx.Append(ctx, stream, eventual.NoStream, ev("undone", 1)); err != nil {
+							return err
+						}
+					}
+					tx.AfterCommit(func() { ran = true })
+					if err := exec(tx, f.after...); err != nil {
+						return err
+					}
+					if f.appends {
+						// The stream does not exist any more: Exact(1) must be refused.
+						if r, err := tx.Append(ctx, stream, eventual.Exact(1), ev("on the undone", 2)); err == nil {
+							accepted = r
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0 // without a Querier, the database undid the row
+				if q, ok := s.(eventual.Querier); ok {
+					if err := q.QueryRow(ctx, "SELECT COUNT(*) FROM storetest_effects").Scan(&n); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if n == 0 && ran {
+					t.Errorf("%q undid the row, yet the function registered with it ran after the commit", f.after)
+				}
+				if accepted.LastVersion != 0 {
+					t.Errorf("Exact(1) on a stream the rollback undid was accepted (%+v)", accepted)
+				}
+			})
+		}
+	})
+
 	t.Run("after-commit functions undone by a savepoint rollback", func(t *testing.T) {
 		// What a failed handler registered to run after the commit (the
 		// outbox: "publish these rows") must go with what it wrote, or the

@@ -1,6 +1,10 @@
 package plan
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/eventual-go/eventual"
+)
 
 // AfterCommit holds a transaction's after-commit functions in step with its
 // savepoints: a ROLLBACK TO a savepoint drops the functions registered
@@ -28,22 +32,15 @@ func (a *AfterCommit) Add(fn func()) { a.fns = append(a.fns, fn) }
 // RollsBack (before it runs) and AfterCommit.Ran (after).
 type Statement struct{ op, name string }
 
-// Dialect says how a database compares savepoint names.
-type Dialect int
-
-const (
-	// SQLite compares savepoint names without case, quoted or not.
-	SQLite Dialect = iota
-	// Postgres folds unquoted names to lower case and keeps quoted ones
-	// as written.
-	Postgres
-)
-
 // Classify reads query as d's database would. SAVEPOINT, RELEASE
 // [SAVEPOINT], ROLLBACK [TRANSACTION | WORK] TO [SAVEPOINT], and the whole
 // rollbacks ROLLBACK and ABORT (each optionally AND [NO] CHAIN) are
 // recognized, after any leading comments.
-func Classify(query string, d Dialect) Statement {
+//
+// Names compare as d's database compares them: SQLite without case, quoted
+// or not; PostgreSQL folds unquoted names to lower case and keeps quoted
+// ones as written.
+func Classify(query string, d eventual.Dialect) Statement {
 	op, name := savepointStatement(query, d)
 	return Statement{op, name}
 }
@@ -96,7 +93,7 @@ func (a *AfterCommit) Run() {
 // savepointStatement classifies query: "SAVEPOINT", "RELEASE",
 // "ROLLBACK TO" (each with the savepoint's name as d compares it),
 // "ROLLBACK" for a whole rollback, or "" for any other statement.
-func savepointStatement(query string, d Dialect) (op, name string) {
+func savepointStatement(query string, d eventual.Dialect) (op, name string) {
 	q := skipComments(query)
 	if len(q) < 5 || !strings.ContainsAny(q[:1], "SsRrAa") { // the common case: not one of these
 		return "", ""
@@ -151,8 +148,8 @@ func savepointStatement(query string, d Dialect) (op, name string) {
 }
 
 // savepointName returns a savepoint's name as d compares it.
-func savepointName(w string, d Dialect) string {
-	if d == Postgres && len(w) >= 2 && w[0] == '"' && w[len(w)-1] == '"' {
+func savepointName(w string, d eventual.Dialect) string {
+	if d == eventual.DialectPostgres && len(w) >= 2 && w[0] == '"' && w[len(w)-1] == '"' {
 		return strings.ReplaceAll(w[1:len(w)-1], `""`, `"`) // as written: "a" is a, "A" is not
 	}
 	return strings.ToLower(strings.Trim(w, "\"`[]'"))

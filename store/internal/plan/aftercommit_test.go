@@ -3,22 +3,24 @@ package plan
 import (
 	"slices"
 	"testing"
+
+	"github.com/eventual-go/eventual"
 )
 
 func TestSavepointStatement(t *testing.T) {
-	both := []Dialect{SQLite, Postgres}
+	both := []eventual.Dialect{eventual.DialectSQLite, eventual.DialectPostgres}
 	tests := []struct {
 		query    string
-		dialects []Dialect
+		dialects []eventual.Dialect
 		op, name string
 	}{
 		{"SAVEPOINT inbox_message", both, "SAVEPOINT", "inbox_message"},
-		{"  savepoint \"A\";", []Dialect{SQLite}, "SAVEPOINT", "a"},
-		{"  savepoint \"A\";", []Dialect{Postgres}, "SAVEPOINT", "A"},
-		{`savepoint "a"`, []Dialect{Postgres}, "SAVEPOINT", "a"},
+		{"  savepoint \"A\";", []eventual.Dialect{eventual.DialectSQLite}, "SAVEPOINT", "a"},
+		{"  savepoint \"A\";", []eventual.Dialect{eventual.DialectPostgres}, "SAVEPOINT", "A"},
+		{`savepoint "a"`, []eventual.Dialect{eventual.DialectPostgres}, "SAVEPOINT", "a"},
 		{"savepoint A", both, "SAVEPOINT", "a"},
-		{`savepoint "a ""b"""`, []Dialect{Postgres}, "SAVEPOINT", `a "b"`},
-		{`savepoint "a b"`, []Dialect{Postgres}, "SAVEPOINT", "a b"},
+		{`savepoint "a ""b"""`, []eventual.Dialect{eventual.DialectPostgres}, "SAVEPOINT", `a "b"`},
+		{`savepoint "a b"`, []eventual.Dialect{eventual.DialectPostgres}, "SAVEPOINT", "a b"},
 		{"RELEASE SAVEPOINT x", both, "RELEASE", "x"},
 		{"release x", both, "RELEASE", "x"},
 		{"ROLLBACK TO SAVEPOINT saga_local", both, "ROLLBACK TO", "saga_local"},
@@ -49,7 +51,7 @@ func TestSavepointStatement(t *testing.T) {
 		for _, d := range tt.dialects {
 			op, name := savepointStatement(tt.query, d)
 			if op != tt.op || name != tt.name {
-				t.Errorf("savepointStatement(%q, %d) = %q, %q; want %q, %q", tt.query, d, op, name, tt.op, tt.name)
+				t.Errorf("savepointStatement(%q, %s) = %q, %q; want %q, %q", tt.query, d, op, name, tt.op, tt.name)
 			}
 		}
 	}
@@ -57,7 +59,7 @@ func TestSavepointStatement(t *testing.T) {
 
 // On both, "a" and a are one savepoint.
 func TestQuotedLowerCaseNameIsTheUnquotedOne(t *testing.T) {
-	for _, d := range []Dialect{SQLite, Postgres} {
+	for _, d := range []eventual.Dialect{eventual.DialectSQLite, eventual.DialectPostgres} {
 		var a AfterCommit
 		ran := false
 		a.Ran(Classify(`SAVEPOINT "a"`, d))
@@ -65,27 +67,27 @@ func TestQuotedLowerCaseNameIsTheUnquotedOne(t *testing.T) {
 		a.Ran(Classify("ROLLBACK TO a", d))
 		a.Run()
 		if ran {
-			t.Errorf("dialect %d: the function registered after \"a\" ran after ROLLBACK TO a", d)
+			t.Errorf("dialect %s: the function registered after \"a\" ran after ROLLBACK TO a", d)
 		}
 	}
 }
 
-// On PostgreSQL "A" and a are two savepoints; on SQLite one.
+// On PostgreSQL "A" and a are two savepoints; on eventual.DialectSQLite one.
 func TestQuotedSavepointNames(t *testing.T) {
 	for _, tt := range []struct {
-		d    Dialect
+		d    eventual.Dialect
 		want []string
-	}{{SQLite, []string{"1"}}, {Postgres, nil}} {
+	}{{eventual.DialectSQLite, []string{"1"}}, {eventual.DialectPostgres, nil}} {
 		var a AfterCommit
 		var ran []string
 		a.Ran(Classify("SAVEPOINT a", tt.d))
 		a.Add(func() { ran = append(ran, "1") })
 		a.Ran(Classify(`SAVEPOINT "A"`, tt.d))
 		a.Add(func() { ran = append(ran, "2") })
-		a.Ran(Classify("ROLLBACK TO a", tt.d)) // SQLite: to "A", the innermost; PostgreSQL: to a
+		a.Ran(Classify("ROLLBACK TO a", tt.d)) // eventual.DialectSQLite: to "A", the innermost; PostgreSQL: to a
 		a.Run()
 		if !slices.Equal(ran, tt.want) {
-			t.Errorf("dialect %d: ran %v, want %v", tt.d, ran, tt.want)
+			t.Errorf("dialect %s: ran %v, want %v", tt.d, ran, tt.want)
 		}
 	}
 }
@@ -95,22 +97,22 @@ func TestAfterCommitFollowsSavepoints(t *testing.T) {
 	var ran []string
 	add := func(s string) { a.Add(func() { ran = append(ran, s) }) }
 	add("1")
-	a.Ran(Classify("SAVEPOINT a", SQLite))
+	a.Ran(Classify("SAVEPOINT a", eventual.DialectSQLite))
 	add("2")
-	a.Ran(Classify("SAVEPOINT b", SQLite))
+	a.Ran(Classify("SAVEPOINT b", eventual.DialectSQLite))
 	add("3")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", SQLite)) // drops 3, keeps b
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", eventual.DialectSQLite)) // drops 3, keeps b
 	add("4")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", SQLite)) // drops 4
-	a.Ran(Classify("RELEASE SAVEPOINT b", SQLite))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT b", eventual.DialectSQLite)) // drops 4
+	a.Ran(Classify("RELEASE SAVEPOINT b", eventual.DialectSQLite))
 	add("5")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT a", SQLite)) // drops 2 and 5
-	a.Ran(Classify("RELEASE a", SQLite))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT a", eventual.DialectSQLite)) // drops 2 and 5
+	a.Ran(Classify("RELEASE a", eventual.DialectSQLite))
 	add("6")
-	a.Ran(Classify("ROLLBACK TO SAVEPOINT gone", SQLite)) // no such savepoint: the database refused it
-	a.Ran(Classify("SAVEPOINT c", SQLite))
+	a.Ran(Classify("ROLLBACK TO SAVEPOINT gone", eventual.DialectSQLite)) // no such savepoint: the database refused it
+	a.Ran(Classify("SAVEPOINT c", eventual.DialectSQLite))
 	add("7")
-	a.Ran(Classify("RELEASE SAVEPOINT c", SQLite)) // released: 7 stays
+	a.Ran(Classify("RELEASE SAVEPOINT c", eventual.DialectSQLite)) // released: 7 stays
 	a.Run()
 	if want := []string{"1", "6", "7"}; !slices.Equal(ran, want) {
 		t.Fatalf("ran %v, want %v", ran, want)

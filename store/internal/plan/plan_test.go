@@ -108,7 +108,7 @@ func TestRollsBack(t *testing.T) {
 		"ROLL":                                false,
 		"INSERT INTO t VALUES ('ROLLBACK')":   false,
 	} {
-		if got := Classify(q, SQLite).RollsBack(); got != want {
+		if got := Classify(q, eventual.DialectSQLite).RollsBack(); got != want {
 			t.Errorf("RollsBack(%q) = %v, want %v", q, got, want)
 		}
 	}
