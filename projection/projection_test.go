@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -348,6 +349,60 @@ func TestBatchHandlerFailureFindsTheEvent(t *testing.T) {
 	})
 }
 
+// With a Linger, the events appended while the projection waits after a
+// batch make one batch; an event after a quiet spell is handled at once.
+func TestLingerGathersTheEventsOfABusyLog(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		s := b.New(t)
+		var mu sync.Mutex
+		var sizes []int
+		p := projection.Projection{
+			Name:   "lingering",
+			Linger: time.Second,
+			HandleBatch: func(_ context.Context, _ eventual.Tx, _ projection.Tables, events []eventual.RecordedEvent) error {
+				mu.Lock()
+				defer mu.Unlock()
+				sizes = append(sizes, len(events))
+				return nil
+			},
+		}
+		r := start(t, s, []projection.Projection{p})
+		batches := func() []int {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(sizes)
+		}
+		waitFor(t, r, "lingering", deposit(t, s, "acc", 1).LastPosition)
+		if got := batches(); !slices.Equal(got, []int{1}) {
+			t.Fatalf("batches %v after the first event, want [1]", got)
+		}
+		// Ten appends, one by one, within the second the projection waits.
+		began := time.Now()
+		var last uint64
+		for i := range 10 {
+			last = deposit(t, s, "acc", i).LastPosition
+		}
+		if time.Since(began) > 500*time.Millisecond {
+			t.Skip("the appends took longer than half the linger")
+		}
+		waitFor(t, r, "lingering", last)
+		if got := batches(); !slices.Equal(got, []int{1, 10}) {
+			t.Fatalf("batches %v, want [1 10]: the ten events in one batch", got)
+		}
+		// After a quiet spell longer than the linger, at once: WaitFor
+		// returns before another linger could have passed.
+		time.Sleep(1200 * time.Millisecond)
+		began = time.Now()
+		waitFor(t, r, "lingering", deposit(t, s, "acc", 11).LastPosition)
+		if waited := time.Since(began); waited > 900*time.Millisecond {
+			t.Errorf("an event after a quiet spell waited %v", waited)
+		}
+		if got := batches(); !slices.Equal(got, []int{1, 10, 1}) {
+			t.Fatalf("batches %v, want [1 10 1]", got)
+		}
+	})
+}
+
 // Rebuild fills new tables while readers keep reading the old ones, then
 // swaps: readers never see a partial table or an error.
 func TestRebuildWithoutDowntime(t *testing.T) {
@@ -514,6 +569,7 @@ func TestBadInput(t *testing.T) {
 		"bad table":       {Name: "p", Handle: ok, Tables: []string{"a b"}, Setup: func(context.Context, eventual.Tx, projection.Tables) error { return nil }},
 		"tables no setup": {Name: "p", Handle: ok, Tables: []string{"t"}},
 		"negative":        {Name: "p", Handle: ok, Version: -1},
+		"negative linger": {Name: "p", Handle: ok, Linger: -time.Second},
 	} {
 		r, _ := projection.NewRunner(s)
 		if err := r.Add(p); !errors.Is(err, eventual.ErrInvalidArgument) {

@@ -203,16 +203,33 @@ func (w *worker) run(ctx context.Context) {
 				w.rebuildFailed(ctx, err)
 			}
 		}
-		more, err := w.liveStep(ctx)
+		handled, more, err := w.liveStep(ctx)
 		if err != nil {
 			w.caughtUp = false
 			w.liveFailed(ctx, err)
 			continue
 		}
 		w.caughtUp = !more
-		if !more && !progressed {
+		switch {
+		case more || progressed:
+		case handled > 0 && w.p.Linger > 0:
+			w.linger(ctx)
+		default:
 			w.idle(ctx, news)
 		}
+	}
+}
+
+// linger waits the projection's Linger after a batch, so that the events
+// appended in the meantime make one batch. A command ends the wait.
+func (w *worker) linger(ctx context.Context) {
+	t := time.NewTimer(w.p.Linger)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case c := <-w.cmds:
+		c.done <- w.do(ctx, c)
+	case <-ctx.Done():
 	}
 }
 
@@ -267,16 +284,16 @@ func (w *worker) idle(ctx context.Context, news <-chan struct{}) {
 	}
 }
 
-// liveStep handles the next batch into the active tables; more tells that
-// there is more to read at once.
-func (w *worker) liveStep(ctx context.Context) (more bool, err error) {
+// liveStep handles the next batch into the active tables: handled is the
+// number of events handled, more tells that there is more to read at once.
+func (w *worker) liveStep(ctx context.Context) (handled int, more bool, err error) {
 	limit := w.r.opts.batch
 	if w.oneByOne > w.checkpoint {
 		limit = 1
 	}
 	page, err := w.f.Read(ctx, w.checkpoint, limit)
 	if err != nil {
-		return false, err
+		return 0, false, err
 	}
 	events, through, more := page.Events, page.Through, page.Full
 	if w.stopBefore > w.checkpoint && len(events) > 0 {
@@ -293,7 +310,7 @@ func (w *worker) liveStep(ctx context.Context) (more bool, err error) {
 		if through > w.checkpoint {
 			w.update(func() { w.checkpoint = through })
 		}
-		return more, nil
+		return 0, more, nil
 	}
 	tables := tablesOf(&w.p, w.generation)
 	err = w.applyTx(ctx, func(tx eventual.Tx) error {
@@ -308,16 +325,16 @@ func (w *worker) liveStep(ctx context.Context) (more bool, err error) {
 			if he.position == 0 && len(events) == 1 {
 				he.position = events[0].Position
 			}
-			return false, &batchError{handlerError: he, first: events[0].Position, last: events[len(events)-1].Position}
+			return 0, false, &batchError{handlerError: he, first: events[0].Position, last: events[len(events)-1].Position}
 		}
-		return false, err
+		return 0, false, err
 	}
 	w.saved, w.savedAt, w.storeFails = through, time.Now(), 0
 	if through >= w.failPos {
 		w.failCount = 0
 	}
 	w.update(func() { w.checkpoint = through })
-	return more, nil
+	return len(events), more, nil
 }
 
 // batchError is a handler's failure on a batch from first to last.
