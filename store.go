@@ -97,6 +97,21 @@ type TxStore interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 }
 
+// NoSyncTxStore is a [TxStore] that can also commit a transaction without
+// waiting for the disk to flush it, for writes that can be made again from
+// the log: read models and their checkpoints. A crash of the process loses
+// nothing; a crash of the machine may lose the last such transactions,
+// each whole. A durable commit after them flushes them too (the database's
+// log is written in order), so they never make a durable commit's writes
+// less durable. The SQLite backend implements it (PRAGMA synchronous =
+// NORMAL for the transaction); PostgreSQL callers set synchronous_commit
+// off in the transaction instead.
+type NoSyncTxStore interface {
+	TxStore
+	// InTxNoSync is InTx with a commit that does not wait for the flush.
+	InTxNoSync(ctx context.Context, fn func(tx Tx) error) error
+}
+
 // Tx is a transaction of a [TxStore]: event appends and the caller's own SQL
 // in one atomic unit, with the same API on every SQL backend.
 //

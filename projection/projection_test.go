@@ -403,6 +403,39 @@ func TestLingerGathersTheEventsOfABusyLog(t *testing.T) {
 	})
 }
 
+// On SQLite, projection transactions commit without waiting for the flush
+// unless WithDurableCommits: they can be made again from the log.
+func TestProjectionCommitsWithoutTheFlushUnlessDurable(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		s := testdb.SQLite().New(t)
+		levels := make(chan int, 1)
+		p := projection.Projection{
+			Name: "levels",
+			Handle: func(ctx context.Context, tx eventual.Tx, _ projection.Tables, _ eventual.RecordedEvent) error {
+				var level int
+				if err := tx.QueryRow(ctx, "PRAGMA synchronous").Scan(&level); err != nil {
+					return err
+				}
+				select {
+				case levels <- level:
+				default:
+				}
+				return nil
+			},
+		}
+		var opts []projection.Option
+		want := 1 // NORMAL
+		if durable {
+			opts, want = append(opts, projection.WithDurableCommits()), 2 // FULL
+		}
+		r := start(t, s, []projection.Projection{p}, opts...)
+		waitFor(t, r, "levels", deposit(t, s, "acc", 1).LastPosition)
+		if got := <-levels; got != want {
+			t.Errorf("durable %v: the projection's transaction ran at synchronous %d, want %d", durable, got, want)
+		}
+	}
+}
+
 // Rebuild fills new tables while readers keep reading the old ones, then
 // swaps: readers never see a partial table or an error.
 func TestRebuildWithoutDowntime(t *testing.T) {

@@ -88,11 +88,11 @@ func WithPoll(d time.Duration) Option {
 }
 
 // WithDurableCommits makes every projection transaction wait for the
-// database to flush it. By default, on PostgreSQL, projection
-// transactions commit asynchronously (synchronous_commit off): they become
-// visible sooner, and a server crash can lose only the last of them —
-// rows and checkpoint together, so the events are applied again. Nothing
-// changes on SQLite.
+// database to flush it. By default projection transactions commit without
+// waiting (PostgreSQL: synchronous_commit off; SQLite opened with
+// SyncFull: synchronous NORMAL for the transaction): they become visible
+// sooner, and a crash of the machine can lose only the last of them —
+// rows and checkpoint together, so the events are applied again.
 func WithDurableCommits() Option {
 	return func(o *options) error { o.durable = true; return nil }
 }

@@ -108,12 +108,21 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err err
 // while it still holds the writer, so that no other transaction starts in
 // between.
 func (s *Store) writeTxThen(ctx context.Context, fn func(tx *sql.Tx) error, done func(error)) (err error) {
+	return s.writeTxSync(ctx, false, fn, done)
+}
+
+// writeTxSync is writeTxThen; with noSync, on a store that flushes every
+// commit, the transaction commits without waiting for the flush.
+func (s *Store) writeTxSync(ctx context.Context, noSync bool, fn func(tx *sql.Tx) error, done func(error)) (err error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if done != nil {
 		defer func() { done(err) }()
 	}
 	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if err := s.setSync(ctx, noSync); err != nil {
 		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -133,6 +142,28 @@ func (s *Store) writeTxThen(ctx context.Context, fn func(tx *sql.Tx) error, done
 		return err
 	}
 	return tx.Commit()
+}
+
+// setSync sets the writer connection's synchronous level for the next
+// transaction: NORMAL for a noSync one on a store that flushes every
+// commit, else the store's own. The level can only change between
+// transactions, so it is set before each one that needs another level
+// than the last: a level that could not be put back fails the next
+// transaction rather than let it commit without the flush it was promised.
+// The caller holds wmu.
+func (s *Store) setSync(ctx context.Context, noSync bool) error {
+	want := s.opts.synchronous
+	if noSync {
+		want = SyncNormal
+	}
+	if want == s.sync {
+		return nil
+	}
+	if _, err := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+string(want)); err != nil {
+		return s.wrapErr(ctx, err, "set synchronous")
+	}
+	s.sync = want
+	return nil
 }
 
 // onStreamRead, when set (by tests), is told of the streams each writer

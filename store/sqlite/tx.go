@@ -20,11 +20,23 @@ import (
 // single writer until fn returns: inside fn, append through tx, never
 // through the Store, which would wait for the transaction to end.
 func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.inTx(ctx, false, fn)
+}
+
+// InTxNoSync implements eventual.NoSyncTxStore: InTx, committed with
+// PRAGMA synchronous = NORMAL, so that the commit writes the WAL without
+// waiting for fsync. The next durable transaction's fsync flushes it with
+// its own. On a store opened with SyncNormal it is InTx.
+func (s *Store) InTxNoSync(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.inTx(ctx, true, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, noSync bool, fn func(tx eventual.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	t := &tx{s: s}
-	err := s.writeTxThen(ctx, func(stx *sql.Tx) error {
+	err := s.writeTxSync(ctx, noSync, func(stx *sql.Tx) error {
 		t.tx = stx
 		if err := fn(t); err != nil {
 			return err
