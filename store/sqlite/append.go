@@ -156,13 +156,13 @@ func (s *Store) setSync(ctx context.Context, noSync bool) error {
 	if noSync {
 		want = SyncNormal
 	}
-	if want == s.sync {
+	if want == s.syncLevel {
 		return nil
 	}
 	if _, err := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = "+string(want)); err != nil {
 		return s.wrapErr(ctx, err, "set synchronous")
 	}
-	s.sync = want
+	s.syncLevel = want
 	return nil
 }
 
