@@ -92,22 +92,33 @@ func (x *txn[D]) advance(st *state[D]) {
 }
 
 // guarded runs fn, which may change st's data: a panic becomes an error,
-// and on an error the data is put back as it was (from a JSON copy, so
-// that changes through maps and slices are undone too).
+// and on an error the data is put back as it was, from a deep copy so that
+// changes through maps and slices are undone too: Clone when the data
+// type implements eventual.Cloner, else JSON, decoded only on an error.
 func (x *txn[D]) guarded(st *state[D], what string, fn func() error) (err error) {
-	before, merr := json.Marshal(st.data)
-	if merr != nil {
-		return Fail(fmt.Errorf("saga: encode data: %w", merr))
+	var restore func() D
+	if c, ok := any(&st.data).(eventual.Cloner[D]); ok {
+		before := c.Clone()
+		restore = func() D { return before }
+	} else {
+		before, merr := json.Marshal(st.data)
+		if merr != nil {
+			return Fail(fmt.Errorf("saga: encode data: %w", merr))
+		}
+		restore = func() D {
+			var d D
+			if uerr := json.Unmarshal(before, &d); uerr != nil {
+				return st.data // cannot happen: it was encoded from a D
+			}
+			return d
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("saga: %s panicked: %v", what, p)
 		}
 		if err != nil {
-			var d D
-			if uerr := json.Unmarshal(before, &d); uerr == nil {
-				st.data = d
-			}
+			st.data = restore()
 		}
 	}()
 	return fn()
