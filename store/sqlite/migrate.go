@@ -32,6 +32,12 @@ func (s *Store) MigrateComponent(ctx context.Context, component string, fsys fs.
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
+	// Migrations commit on the writer connection, at the store's level.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.setSync(ctx, false); err != nil {
+		return err
+	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, fsys,
 		goose.WithTableName("eventual_"+component+"_migrations"), goose.WithDisableGlobalRegistry(true))
 	if err != nil {

@@ -146,6 +146,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Migrate applies the embedded schema migrations that the database lacks.
 // Open calls it unless WithoutMigrations was given.
 func (s *Store) Migrate(ctx context.Context) error {
+	// Migrations commit on the writer connection, at the store's level.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.setSync(ctx, false); err != nil {
+		return err
+	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, Migrations(),
 		goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
 	if err != nil {

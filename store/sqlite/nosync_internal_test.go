@@ -1,0 +1,52 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+
+	"github.com/eventual-go/eventual"
+)
+
+// Migrations after a no-sync transaction commit at the store's level.
+func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	level := func() int {
+		t.Helper()
+		var n int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	noSync := func() {
+		t.Helper()
+		if err := s.InTxNoSync(ctx, func(eventual.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := level(); got != 1 {
+			t.Fatalf("after InTxNoSync the writer is at %d, want 1", got)
+		}
+	}
+	noSync()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := level(); got != 2 {
+		t.Errorf("Migrate ran at synchronous %d, want 2", got)
+	}
+	noSync()
+	component := fstest.MapFS{"00001_t.sql": {Data: []byte("-- +goose Up\nCREATE TABLE t (x INTEGER);\n-- +goose Down\nDROP TABLE t;\n")}}
+	if err := s.MigrateComponent(ctx, "test", component); err != nil {
+		t.Fatal(err)
+	}
+	if got := level(); got != 2 {
+		t.Errorf("MigrateComponent ran at synchronous %d, want 2", got)
+	}
+}
