@@ -15,26 +15,25 @@ import (
 // state changed by another process, or a transaction that rolled back
 // after the cache was filled, is read from the table again.
 type stateCache[D any] struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]*state[D]
-	clone func(*D) D
+	mu  sync.Mutex
+	max int
+	m   map[string]*state[D]
 }
 
 // newStateCache returns a cache of up to n states, or nil when D cannot be
 // cloned.
 func newStateCache[D any](n int) *stateCache[D] {
-	if _, ok := any(new(D)).(eventual.Cloner[D]); !ok {
+	if _, ok := cloneOf(new(D)); !ok {
 		return nil
 	}
-	return &stateCache[D]{max: n, m: make(map[string]*state[D]),
-		clone: func(d *D) D { return any(d).(eventual.Cloner[D]).Clone() }}
+	return &stateCache[D]{max: n, m: make(map[string]*state[D])}
 }
 
-// copyOf returns a copy of st that shares no data with it.
+// copyOf returns a copy of st that shares no data with it (D implements
+// eventual.Cloner: newStateCache checked).
 func (c *stateCache[D]) copyOf(st *state[D]) *state[D] {
 	cp := *st
-	cp.data = c.clone(&st.data)
+	cp.data, _ = cloneOf(&st.data)
 	cp.meta = st.meta.Clone()
 	cp.entries, cp.encoded, cp.isNew = nil, nil, false
 	return &cp

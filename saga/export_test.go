@@ -6,3 +6,6 @@ func CountDecodesForTest(count func(n int)) (stop func()) {
 	onStatesDecoded = count
 	return func() { onStatesDecoded = nil }
 }
+
+// Tally is the retry tests' saga data, which implements eventual.Cloner.
+type Tally = tally

@@ -428,12 +428,22 @@ func sagaOf(commandID string) (name, id string, ok bool) {
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
+// cloneOf returns *d's Clone, and false when D does not implement
+// eventual.Cloner.
+func cloneOf[D any](d *D) (D, bool) {
+	if c, ok := any(d).(eventual.Cloner[D]); ok {
+		return c.Clone(), true
+	}
+	var zero D
+	return zero, false
+}
+
 // copyData returns a copy of *d that shares no maps or slices with it: by
 // Clone when D implements eventual.Cloner, else through JSON, as the data
 // is stored.
 func copyData[D any](d *D) (D, error) {
-	if c, ok := any(d).(eventual.Cloner[D]); ok {
-		return c.Clone(), nil
+	if c, ok := cloneOf(d); ok {
+		return c, nil
 	}
 	var out D
 	b, err := json.Marshal(d)

@@ -100,23 +100,30 @@ func TestBatchRetryStartsFromTheCallersData(t *testing.T) {
 	if err := <-bad.done; err == nil {
 		t.Fatal("bad start succeeded")
 	}
-	var runs int
-	if err := st.QueryRow(ctx, "SELECT COUNT(*) FROM local_runs").Scan(&runs); err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.Get(ctx, "good")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := in.Data.Counts["count"]; got != runs {
+	if runs, got := countedRuns(t, o, st, "good"); got != runs {
 		t.Errorf("committed: the local step ran %d time(s) (rows in its table), but the instance's data counts %d: "+
 			"the retry ran it on the data the rolled-back attempt had changed", runs, got)
 	}
 }
 
+// countedRuns returns how many times the tally saga's local step ran, by
+// the rows it committed, and how many runs instance id's data counts.
+func countedRuns(t *testing.T, o *Orchestrator[tally], st *sqlite.Store, id string) (runs, counted int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.QueryRow(ctx, "SELECT COUNT(*) FROM local_runs").Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	in, err := o.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs, in.Data.Counts["count"]
+}
+
 // TestStartTxRetriedWithTheSameData: a caller that retries its
 // transaction with the same data (a common retry loop) gets an instance
-// whose data holds the rolled-back attempt's changes.
+// whose data does not hold the rolled-back attempt's changes.
 func TestStartTxRetriedWithTheSameData(t *testing.T) {
 	ctx := context.Background()
 	o, st := tallyOrchestrator(t)
@@ -139,15 +146,7 @@ func TestStartTxRetriedWithTheSameData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var runs int
-	if err := st.QueryRow(ctx, "SELECT COUNT(*) FROM local_runs").Scan(&runs); err != nil {
-		t.Fatal(err)
-	}
-	in, err := o.Get(ctx, "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := in.Data.Counts["count"]; got != runs {
+	if runs, got := countedRuns(t, o, st, "x"); got != runs {
 		t.Errorf("committed: the local step ran %d time(s), but the instance's data counts %d (caller's data now %v)",
 			runs, got, data.Counts)
 	}

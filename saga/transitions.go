@@ -97,8 +97,7 @@ func (x *txn[D]) advance(st *state[D]) {
 // type implements eventual.Cloner, else JSON, decoded only on an error.
 func (x *txn[D]) guarded(st *state[D], what string, fn func() error) (err error) {
 	var restore func() D
-	if c, ok := any(&st.data).(eventual.Cloner[D]); ok {
-		before := c.Clone()
+	if before, ok := cloneOf(&st.data); ok {
 		restore = func() D { return before }
 	} else {
 		before, merr := json.Marshal(st.data)

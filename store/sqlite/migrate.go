@@ -32,19 +32,26 @@ func (s *Store) MigrateComponent(ctx context.Context, component string, fsys fs.
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	// Migrations commit on the writer connection, at the store's level.
+	return s.up(ctx, component+" migrations", "eventual_"+component+"_migrations", fsys)
+}
+
+// up applies fsys's goose migrations that table does not record. They
+// commit on the writer connection, under the writer lock and at the
+// store's synchronous level (an InTxNoSync transaction may have left it
+// at NORMAL).
+func (s *Store) up(ctx context.Context, what, table string, fsys fs.FS) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if err := s.setSync(ctx, false); err != nil {
 		return err
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, fsys,
-		goose.WithTableName("eventual_"+component+"_migrations"), goose.WithDisableGlobalRegistry(true))
+		goose.WithTableName(table), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
-		return fmt.Errorf("sqlite: %s migrations: %w", component, err)
+		return fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlite: apply %s migrations to %s: %w", component, s.path, err)
+		return fmt.Errorf("sqlite: apply %s to %s: %w", what, s.path, err)
 	}
 	return nil
 }

@@ -35,7 +35,6 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
-	"github.com/pressly/goose/v3"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/internal/wake"
@@ -146,21 +145,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Migrate applies the embedded schema migrations that the database lacks.
 // Open calls it unless WithoutMigrations was given.
 func (s *Store) Migrate(ctx context.Context) error {
-	// Migrations commit on the writer connection, at the store's level.
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.setSync(ctx, false); err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.w, Migrations(),
-		goose.WithTableName(migrationTable), goose.WithDisableGlobalRegistry(true))
-	if err != nil {
-		return fmt.Errorf("sqlite: migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("sqlite: apply migrations to %s: %w", s.path, err)
-	}
-	return nil
+	return s.up(ctx, "migrations", migrationTable, Migrations())
 }
 
 // Path returns the database file's path.

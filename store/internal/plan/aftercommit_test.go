@@ -72,7 +72,7 @@ func TestQuotedLowerCaseNameIsTheUnquotedOne(t *testing.T) {
 	}
 }
 
-// On PostgreSQL "A" and a are two savepoints; on eventual.DialectSQLite one.
+// On PostgreSQL "A" and a are two savepoints; on SQLite one.
 func TestQuotedSavepointNames(t *testing.T) {
 	for _, tt := range []struct {
 		d    eventual.Dialect
@@ -84,7 +84,7 @@ func TestQuotedSavepointNames(t *testing.T) {
 		a.Add(func() { ran = append(ran, "1") })
 		a.Ran(Classify(`SAVEPOINT "A"`, tt.d))
 		a.Add(func() { ran = append(ran, "2") })
-		a.Ran(Classify("ROLLBACK TO a", tt.d)) // eventual.DialectSQLite: to "A", the innermost; PostgreSQL: to a
+		a.Ran(Classify("ROLLBACK TO a", tt.d)) // SQLite: to "A", the innermost; PostgreSQL: to a
 		a.Run()
 		if !slices.Equal(ran, tt.want) {
 			t.Errorf("dialect %s: ran %v, want %v", tt.d, ran, tt.want)
