@@ -3,15 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/store/internal/iterate"
@@ -25,43 +22,6 @@ type querier interface {
 
 const eventColumns = `position, stream_id, version, event_id, type, schema_version, data,
 	correlation_id, causation_id, tenant_id, user_id, trace_parent, trace_state, extra, recorded_at`
-
-// queryEvents runs a query selecting eventColumns and returns its events.
-func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]eventual.RecordedEvent, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []eventual.RecordedEvent
-	var (
-		id                                   sql.RawBytes
-		corr, caus, tenant, user, tp, ts, ex sql.NullString
-		recorded                             int64
-	)
-	for rows.Next() {
-		var e eventual.RecordedEvent
-		if err := rows.Scan(&e.Position, &e.StreamID, &e.Version, &id, &e.Type, &e.SchemaVersion, &e.Data,
-			&corr, &caus, &tenant, &user, &tp, &ts, &ex, &recorded); err != nil {
-			return nil, err
-		}
-		if e.ID, err = uuid.FromBytes(id); err != nil {
-			return nil, fmt.Errorf("event at position %d: bad ID: %w", e.Position, err)
-		}
-		e.Metadata = eventual.Metadata{
-			CorrelationID: corr.String, CausationID: caus.String, TenantID: tenant.String, UserID: user.String,
-			TraceParent: tp.String, TraceState: ts.String,
-		}
-		if ex.Valid {
-			if err := json.Unmarshal([]byte(ex.String), &e.Metadata.Extra); err != nil {
-				return nil, fmt.Errorf("event at position %d: bad metadata: %w", e.Position, err)
-			}
-		}
-		e.RecordedAt = time.UnixMicro(recorded).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
 
 // ReadStream implements eventual.Store.
 func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
@@ -95,7 +55,7 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 		if backward {
 			query = "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT ?"
 		}
-		page, err := queryEvents(ctx, q, query, no, from, n)
+		page, err := queryEvents(ctx, q, 0, query, no, from, n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }
@@ -124,7 +84,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		if back {
 			query = backward
 		}
-		page, err := queryEvents(ctx, s.r, query, append(append([]any{lo, hi}, args...), n)...)
+		page, err := queryEvents(ctx, s.r, spanOf(lo, hi, n), query, append(append([]any{lo, hi}, args...), n)...)
 		return page, s.wrapErr(ctx, err, "read all")
 	})
 }
@@ -176,7 +136,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 		if err := s.checkOpen(); err != nil {
 			return nil, err
 		}
-		page, err := queryEvents(ctx, s.r, query, append(append([]any{from, to}, args...), n)...)
+		page, err := queryEvents(ctx, s.r, spanOf(from, to, n), query, append(append([]any{from, to}, args...), n)...)
 		return page, s.wrapErr(ctx, err, "subscribe")
 	})
 	return iterate.Subscribe(ctx, opts.From, &s.signal, time.Second, live)
