@@ -23,14 +23,15 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// queryEvents runs a query selecting eventColumns and returns its events.
-func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]eventual.RecordedEvent, error) {
+// queryEvents runs a query selecting eventColumns and returns its events,
+// in a slice made for expect of them (0: unknown).
+func queryEvents(ctx context.Context, q querier, expect int, query string, args ...any) ([]eventual.RecordedEvent, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []eventual.RecordedEvent
+	out := make([]eventual.RecordedEvent, 0, expect)
 	var (
 		pos, version                     int64
 		id                               [16]byte
@@ -87,7 +88,7 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 		if backward {
 			query = s.q.readBackward
 		}
-		page, err := queryEvents(ctx, q, query, streamID, int64(from), n)
+		page, err := queryEvents(ctx, q, 0, query, streamID, int64(from), n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }
@@ -132,7 +133,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		if back {
 			query = backward
 		}
-		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(lo), int64(hi), n}, args...)...)
+		page, err := queryEvents(ctx, s.pool, iterate.Span(lo, hi, n), query, append([]any{int64(lo), int64(hi), n}, args...)...)
 		return page, s.wrapErr(ctx, err, "read all")
 	})
 }
@@ -160,7 +161,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 		if err := s.checkOpen(); err != nil {
 			return nil, err
 		}
-		page, err := queryEvents(ctx, s.pool, query, append([]any{int64(from), int64(to), n}, args...)...)
+		page, err := queryEvents(ctx, s.pool, iterate.Span(from, to, n), query, append([]any{int64(from), int64(to), n}, args...)...)
 		return page, s.wrapErr(ctx, err, "subscribe")
 	})
 	return iterate.Subscribe(ctx, opts.From, &s.signal, s.opts.pollInterval, live)

@@ -84,7 +84,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		if back {
 			query = backward
 		}
-		page, err := queryEvents(ctx, s.r, spanOf(lo, hi, n), query, append(append([]any{lo, hi}, args...), n)...)
+		page, err := queryEvents(ctx, s.r, iterate.Span(lo, hi, n), query, append(append([]any{lo, hi}, args...), n)...)
 		return page, s.wrapErr(ctx, err, "read all")
 	})
 }
@@ -136,7 +136,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 		if err := s.checkOpen(); err != nil {
 			return nil, err
 		}
-		page, err := queryEvents(ctx, s.r, spanOf(from, to, n), query, append(append([]any{from, to}, args...), n)...)
+		page, err := queryEvents(ctx, s.r, iterate.Span(from, to, n), query, append(append([]any{from, to}, args...), n)...)
 		return page, s.wrapErr(ctx, err, "subscribe")
 	})
 	return iterate.Subscribe(ctx, opts.From, &s.signal, time.Second, live)

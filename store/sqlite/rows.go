@@ -108,18 +108,6 @@ func readRaw(ctx context.Context, db *sql.DB, expect int, query string, args []a
 	return out, nil
 }
 
-// spanOf is how many events a page of at most n of the positions lo…hi can
-// hold.
-func spanOf(lo, hi uint64, n int) int {
-	if hi < lo {
-		return 0
-	}
-	if span := hi - lo + 1; span < uint64(n) {
-		return int(span)
-	}
-	return n
-}
-
 // driverValue converts a query argument of the store's own reads to a
 // value the driver takes.
 func driverValue(a any) (driver.Value, error) {

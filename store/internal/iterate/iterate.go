@@ -19,6 +19,20 @@ import (
 // DefaultPageSize is the number of events read per page.
 const DefaultPageSize = 1000
 
+// Span is how many events a page of at most n of the positions lo…hi can
+// hold: the capacity to make a page's slice with, so that reading a full
+// page does not grow it again and again, nor a page of a few events
+// reserve room for n.
+func Span(lo, hi uint64, n int) int {
+	if hi < lo || n <= 0 {
+		return 0
+	}
+	if span := hi - lo + 1; span < uint64(n) {
+		return int(span)
+	}
+	return n
+}
+
 // FetchFunc reads the next page of at most n events. It keeps its own
 // cursor, advancing it past what it returned.
 type FetchFunc func(ctx context.Context, n int) ([]eventual.RecordedEvent, error)
