@@ -27,8 +27,8 @@ func Span(lo, hi uint64, n int) int {
 	if hi < lo || n <= 0 {
 		return 0
 	}
-	if span := hi - lo + 1; span < uint64(n) {
-		return int(span)
+	if d := hi - lo; d < uint64(n) {
+		return int(d) + 1
 	}
 	return n
 }
