@@ -210,7 +210,7 @@ func (s *Store) readStream(ctx context.Context, streamID string, opts eventual.R
 		}
 		return st.version, nil
 	}
-	return iterate.Stream(ctx, opts, resolve, func(_ context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+	return iterate.Stream(ctx, opts, resolve, func(_ context.Context, from uint64, n int, backward bool, _ int) ([]eventual.RecordedEvent, error) {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
 		st, err := find()

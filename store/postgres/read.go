@@ -83,12 +83,12 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 		}
 		return info.Version, nil
 	}
-	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool, expect int) ([]eventual.RecordedEvent, error) {
 		query := s.q.readForward
 		if backward {
 			query = s.q.readBackward
 		}
-		page, err := queryEvents(ctx, q, 0, query, streamID, int64(from), n)
+		page, err := queryEvents(ctx, q, expect, query, streamID, int64(from), n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }

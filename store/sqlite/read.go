@@ -50,12 +50,12 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 		no = st.no
 		return st.version, nil
 	}
-	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error) {
+	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool, expect int) ([]eventual.RecordedEvent, error) {
 		query := "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version >= ? ORDER BY version LIMIT ?"
 		if backward {
 			query = "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT ?"
 		}
-		page, err := queryEvents(ctx, q, 0, query, no, from, n)
+		page, err := queryEvents(ctx, q, expect, query, no, from, n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
 }

@@ -151,8 +151,9 @@ func Subscribe(ctx context.Context, from uint64, signal *wake.Signal, poll time.
 
 // StreamPage reads up to n events of one stream, in version order from
 // version from (forward), or in reverse order from version from down
-// (backward).
-type StreamPage func(ctx context.Context, from uint64, n int, backward bool) ([]eventual.RecordedEvent, error)
+// (backward). expect is how many the stream's head (as resolved) says
+// there are, for the page's capacity; a stream may have grown since.
+type StreamPage func(ctx context.Context, from uint64, n int, backward bool, expect int) ([]eventual.RecordedEvent, error)
 
 // Stream is ReadStream's iterator: resolve runs before the first page and
 // returns the stream's head version, or the stream's error (not found,
@@ -160,14 +161,15 @@ type StreamPage func(ctx context.Context, from uint64, n int, backward bool) ([]
 func Stream(ctx context.Context, opts eventual.ReadStreamOptions, resolve func(ctx context.Context) (uint64, error), page StreamPage) iter.Seq2[eventual.RecordedEvent, error] {
 	var (
 		resolved bool
+		head     uint64
 		next     = opts.From // the next version to read; backward 0: the head
 		done     bool
 		backward = opts.Direction == eventual.Backward
 	)
 	return Pages(ctx, opts.Limit, 0, func(ctx context.Context, n int) ([]eventual.RecordedEvent, error) {
 		if !resolved {
-			head, err := resolve(ctx)
-			if err != nil {
+			var err error
+			if head, err = resolve(ctx); err != nil {
 				return nil, err
 			}
 			resolved = true
@@ -178,7 +180,11 @@ func Stream(ctx context.Context, opts eventual.ReadStreamOptions, resolve func(c
 		if done || (backward && next == 0) {
 			return nil, nil
 		}
-		page, err := page(ctx, next, n, backward)
+		expect := Span(max(next, 1), head, n)
+		if backward {
+			expect = Span(1, next, n)
+		}
+		page, err := page(ctx, next, n, backward, expect)
 		if err != nil || len(page) == 0 {
 			return page, err
 		}
