@@ -101,18 +101,13 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 // writeTx runs fn in a write transaction (BEGIN IMMEDIATE) holding this
 // process's writer lock, and commits if fn returns nil.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	return s.writeTxThen(ctx, fn, nil)
+	return s.writeTxSync(ctx, false, fn, nil)
 }
 
-// writeTxThen is writeTx, then calls done with the outcome (nil: committed)
-// while it still holds the writer, so that no other transaction starts in
-// between.
-func (s *Store) writeTxThen(ctx context.Context, fn func(tx *sql.Tx) error, done func(error)) (err error) {
-	return s.writeTxSync(ctx, false, fn, done)
-}
-
-// writeTxSync is writeTxThen; with noSync, on a store that flushes every
-// commit, the transaction commits without waiting for the flush.
+// writeTxSync is writeTx, then calls done (if any) with the outcome (nil:
+// committed) while it still holds the writer, so that no other
+// transaction starts in between. With noSync, on a store that flushes
+// every commit, the transaction commits without waiting for the flush.
 func (s *Store) writeTxSync(ctx context.Context, noSync bool, fn func(tx *sql.Tx) error, done func(error)) (err error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()

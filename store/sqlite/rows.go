@@ -75,7 +75,7 @@ func readRaw(ctx context.Context, db *sql.DB, expect int, query string, args []a
 		}
 		named := make([]driver.NamedValue, len(args))
 		for i, a := range args {
-			v, err := driverValue(a)
+			v, err := driver.DefaultParameterConverter.ConvertValue(a)
 			if err != nil {
 				return err
 			}
@@ -106,24 +106,6 @@ func readRaw(ctx context.Context, db *sql.DB, expect int, query string, args []a
 		return nil, err
 	}
 	return out, nil
-}
-
-// driverValue converts a query argument of the store's own reads to a
-// value the driver takes.
-func driverValue(a any) (driver.Value, error) {
-	switch v := a.(type) {
-	case uint64:
-		if v > 1<<63-1 {
-			return nil, fmt.Errorf("%w: %d is out of range", eventual.ErrInvalidArgument, v)
-		}
-		return int64(v), nil
-	case int:
-		return int64(v), nil
-	case int64, string, []byte, nil:
-		return v, nil
-	default:
-		return driver.DefaultParameterConverter.ConvertValue(a)
-	}
 }
 
 // decodeEvent makes an event of the values of one row of eventColumns, as

@@ -411,7 +411,7 @@ func (s *Store) changeStream(ctx context.Context, streamID string, change func(*
 	if err := eventual.ValidateStreamID(streamID); err != nil {
 		return err
 	}
-	err := s.writeTxThen(ctx, func(stx *sql.Tx) error {
+	err := s.writeTxSync(ctx, false, func(stx *sql.Tx) error {
 		st, err := s.streamInfo(ctx, stx, streamID)
 		if err != nil {
 			return err
