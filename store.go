@@ -317,3 +317,24 @@ func Collect(seq iter.Seq2[RecordedEvent, error]) ([]RecordedEvent, error) {
 	}
 	return out, nil
 }
+
+// GroupCommitStats describes a store's group commit since the store was
+// opened: how many transactions it wrote appends in, how many appends and
+// events they held, and the time spent writing and committing them. From
+// two readings: appends per batch = ΔAppends ÷ ΔBatches, and the time a
+// batch takes = ΔBusy ÷ ΔBatches. With W writers each waiting for its
+// append, a batch holds at most W appends, so W ÷ (time per batch) bounds
+// the appends per second. The SQLite and PostgreSQL backends implement
+// [GroupCommitReporter].
+type GroupCommitStats struct {
+	Batches int64         // transactions the group commit ran, committed or not
+	Appends int64         // Append and AppendMulti calls they held
+	Events  int64         // events those calls carried
+	Busy    time.Duration // time from each batch's first request taken to its outcome known
+}
+
+// GroupCommitReporter is a [Store] whose appends go through a group commit.
+type GroupCommitReporter interface {
+	// GroupCommitStats returns the group commit's counters so far.
+	GroupCommitStats() GroupCommitStats
+}

@@ -57,6 +57,11 @@ func runAppendCase(ctx context.Context, cfg Config, st eventual.Store, c appendC
 			stats[i] = appendLoop(ctx, st, deadline, c, i, cfg.StreamLength, payload, onErr)
 		})
 	}
+	gc, reports := st.(eventual.GroupCommitReporter)
+	var before eventual.GroupCommitStats
+	if reports {
+		before = gc.GroupCommitStats()
+	}
 	begin := time.Now()
 	deadline = begin.Add(cfg.Duration)
 	close(start)
@@ -75,15 +80,25 @@ func runAppendCase(ctx context.Context, cfg Config, st eventual.Store, c appendC
 	res.EventsPerSecond = float64(res.Events) / elapsed.Seconds()
 	res.AppendsPerSecond = float64(res.Appends) / elapsed.Seconds()
 	res.LatencyP50Ms, res.LatencyP99Ms, res.LatencyP999Ms = ms(lat.p50), ms(lat.p99), ms(lat.p999)
+	batches := ""
+	if reports {
+		after := gc.GroupCommitStats()
+		if n := after.Batches - before.Batches; n > 0 {
+			res.Batches = n
+			res.BatchMs = ms((after.Busy - before.Busy) / time.Duration(n))
+			batches = fmt.Sprintf("; %.1f appends per batch, %s ms per batch",
+				float64(after.Appends-before.Appends)/float64(n), msText(res.BatchMs))
+		}
+	}
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	p.printf("%v: %s events/s, %s appends/s, p50 %s ms, p99 %s ms, p99.9 %s ms, %d errors (%.2fs)",
+	p.printf("%v: %s events/s, %s appends/s, p50 %s ms, p99 %s ms, p99.9 %s ms, %d errors (%.2fs)%s",
 		c, rate(res.EventsPerSecond), rate(res.AppendsPerSecond),
-		msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, elapsed.Seconds())
+		msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, elapsed.Seconds(), batches)
 	return res, nil
 }
 

@@ -209,6 +209,11 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 				if r.Seconds < cfg.Duration.Seconds() {
 					t.Errorf("%s append case ran %vs, less than %v", backend, r.Seconds, cfg.Duration)
 				}
+				// The SQL backends report their group commit; a batch
+				// holds at least one append and at most one per writer.
+				if backend != BackendMemory && (r.Batches < 1 || r.Batches > r.Appends || r.Appends > r.Batches*int64(r.Writers) || r.BatchMs <= 0) {
+					t.Errorf("%s append case: %d batches for %d appends of %d writers, %v ms per batch", backend, r.Batches, r.Appends, r.Writers, r.BatchMs)
+				}
 			case KindRawInsert:
 				raws++
 				if r.Rows == 0 || r.Rows%int64(cfg.RawBatch) != 0 || r.RowsPerSecond <= 0 || r.CommitP50Ms <= 0 {

@@ -336,3 +336,7 @@ func nullable(s string) *string {
 	}
 	return &s
 }
+
+// GroupCommitStats implements eventual.GroupCommitReporter: the group
+// commit of Append and AppendMulti (InTx transactions are not counted).
+func (s *Store) GroupCommitStats() eventual.GroupCommitStats { return s.committer.Stats() }

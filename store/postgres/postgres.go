@@ -96,8 +96,9 @@ type Store struct {
 }
 
 var (
-	_ eventual.Store   = (*Store)(nil)
-	_ eventual.TxStore = (*Store)(nil)
+	_ eventual.Store               = (*Store)(nil)
+	_ eventual.TxStore             = (*Store)(nil)
+	_ eventual.GroupCommitReporter = (*Store)(nil)
 )
 
 // Open connects to the database at dsn (a URL or key=value string; pool

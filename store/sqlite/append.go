@@ -508,3 +508,7 @@ func encodeExtra(extra map[string]string) (any, error) {
 	}
 	return string(b), nil
 }
+
+// GroupCommitStats implements eventual.GroupCommitReporter: the group
+// commit of Append and AppendMulti (InTx transactions are not counted).
+func (s *Store) GroupCommitStats() eventual.GroupCommitStats { return s.committer.Stats() }

@@ -80,8 +80,9 @@ type Store struct {
 }
 
 var (
-	_ eventual.Store   = (*Store)(nil)
-	_ eventual.TxStore = (*Store)(nil)
+	_ eventual.Store               = (*Store)(nil)
+	_ eventual.TxStore             = (*Store)(nil)
+	_ eventual.GroupCommitReporter = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the event store in the SQLite file at

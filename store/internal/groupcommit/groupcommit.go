@@ -80,6 +80,19 @@ type Committer struct {
 	// calls counts the callers inside Do: queued, in a batch, or waiting
 	// for its commit.
 	calls atomic.Int64
+	// The counters of Stats.
+	batches, requests, events, busy atomic.Int64
+}
+
+// Stats returns the batches run so far, the requests and events they
+// held, and the time spent in the commit function.
+func (c *Committer) Stats() eventual.GroupCommitStats {
+	return eventual.GroupCommitStats{
+		Batches: c.batches.Load(),
+		Appends: c.requests.Load(),
+		Events:  c.events.Load(),
+		Busy:    time.Duration(c.busy.Load()),
+	}
 }
 
 // New starts a committer with the given number of workers (at least 1) and
@@ -164,7 +177,12 @@ func (c *Committer) work() {
 			}
 		}
 		b := &Batch{c: c, expect: expect, pending: first, reqs: make([]*Request, 0, expect)}
+		start := time.Now()
 		c.commit(c.base, b)
+		c.busy.Add(int64(time.Since(start)))
+		c.batches.Add(1)
+		c.requests.Add(int64(len(b.reqs)))
+		c.events.Add(int64(b.events))
 		carry, b.pending = b.pending, nil
 		expect = max(len(b.reqs), 1)
 		if c.workers == 1 {

@@ -271,3 +271,33 @@ func TestUnreadRequestGoesToTheNextBatch(t *testing.T) {
 		t.Fatalf("%d batches, want the unread request in a third", n)
 	}
 }
+
+// TestStats: the counters add up the batches run, the requests and events
+// they held, and the time spent committing them.
+func TestStats(t *testing.T) {
+	c := New(func(ctx context.Context, b *Batch) {
+		spin(time.Millisecond)
+		for _, r := range b.All() {
+			r.Results = make([]eventual.AppendResult, 1)
+		}
+	}, 1, 1024)
+	defer c.Close()
+	for range 5 { // one at a time: a batch each
+		if _, err := c.Do(context.Background(), one(3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := c.Stats()
+	if st.Batches != 5 || st.Appends != 5 || st.Events != 15 || st.Busy < 5*time.Millisecond {
+		t.Fatalf("stats %+v, want 5 batches of one request of 3 events, at least 5ms busy", st)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() { c.Do(context.Background(), one(1)) })
+	}
+	wg.Wait()
+	st = c.Stats()
+	if st.Appends != 25 || st.Events != 35 || st.Batches < 6 || st.Batches > 25 {
+		t.Fatalf("stats %+v after 20 more requests of one event", st)
+	}
+}
