@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/eventual-go/eventual"
@@ -31,11 +30,7 @@ func synchronousIn(t *testing.T, run func(context.Context, func(eventual.Tx) err
 // without it.
 func TestInTxNoSyncRelaxesOnlyItsOwnCommit(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	for i, step := range []struct {
 		name   string
 		run    func(context.Context, func(eventual.Tx) error) error
@@ -68,11 +63,7 @@ func TestInTxNoSyncRelaxesOnlyItsOwnCommit(t *testing.T) {
 	}
 
 	// A store opened with SyncNormal stays at NORMAL.
-	n, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "normal.db"), sqlite.WithSynchronous(sqlite.SyncNormal))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n := openStore(t, sqlite.WithSynchronous(sqlite.SyncNormal))
 	if a, b := synchronousIn(t, n.InTx, "a"), synchronousIn(t, n.InTxNoSync, "b"); a != 1 || b != 1 {
 		t.Errorf("SyncNormal store: InTx %d, InTxNoSync %d, want 1 and 1", a, b)
 	}

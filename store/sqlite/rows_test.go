@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/eventual-go/eventual"
-	"github.com/eventual-go/eventual/store/sqlite"
 )
 
 // The reader pool's reads keep the values the driver hands out for each
@@ -16,11 +14,7 @@ import (
 // next row would leave every event of a page with the last one's data.
 func TestReadKeepsEveryEventsData(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	const n = 300
 	want := make([]eventual.EventData, n)
 	for i := range want {

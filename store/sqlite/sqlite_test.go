@@ -10,6 +10,18 @@ import (
 	"github.com/eventual-go/eventual/store/storetest"
 )
 
+// openStore opens a store in a new file of the test's temporary
+// directory, closed when the test ends.
+func openStore(t testing.TB, opts ...sqlite.Option) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Backend{
 		New: func(t *testing.T, o storetest.Options) eventual.Store {
@@ -40,11 +52,5 @@ func TestCrash(t *testing.T) {
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) eventual.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "events.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return s
-	})
+	storetest.Bench(b, func(b *testing.B) eventual.Store { return openStore(b) })
 }
