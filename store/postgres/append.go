@@ -73,7 +73,7 @@ func (s *Store) commitOn(ctx context.Context, batch []*groupcommit.Request) erro
 		_, err = w.write(ctx, batch)
 	}
 	if err == nil && w.plan != nil {
-		s.heads.put(w.plan.Streams)
+		s.heads.put(w.plan.Streams, w.generation)
 	}
 	return err
 }
@@ -89,6 +89,9 @@ type batchWriter struct {
 	// an ID stored already fails the transaction, to be retried with it.
 	lookupAll bool
 	plan      *plan.Batch // the last plan written
+	// generation is stream_changes' generation the heads of the last plan
+	// were read at (ownTx only; see headCache).
+	generation int64
 }
 
 // write writes the batch's requests, setting each one's Results or Err. It
@@ -108,6 +111,9 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 	if lock {
 		b.Queue(s.q.lock, s.lockKey)
 	}
+	if w.ownTx {
+		b.Queue(s.q.generation)
+	}
 	b.Queue(s.q.streams, streamIDs)
 	if w.lookupAll {
 		b.Queue(s.q.lookup, eventIDs)
@@ -126,6 +132,11 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 		}
 		if lock {
 			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		if w.ownTx {
+			if err := br.QueryRow().Scan(&w.generation); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -14,13 +15,13 @@ import (
 )
 
 // The fast path of the group commit writes a batch with one statement,
-// append_batch (migrations 00002, 00004): the client decides every append
-// against the stream heads it believes current, and the function checks
-// them under the append lock before writing. Beliefs come from a cache of
-// the heads this store wrote or read, or, for a stream it has not seen,
-// from the append's own expected version. When a belief was wrong, or the batch
-// needs what only the database knows (an event ID stored already, a
-// conflict that may be a retry, a stream nobody expects anything of), the
+// append_batch (migrations 00002, 00004, 00005): the client decides every
+// append against the stream heads it believes current, and the function
+// checks them under the append lock before writing. Beliefs come from a
+// cache of the heads this store wrote or read, or, for a stream it has not
+// seen, from the append's own expected version. When a belief was wrong, or
+// the batch needs what only the database knows (an event ID stored already,
+// a conflict that may be a retry, a stream nobody expects anything of), the
 // batch goes the slow path: two round trips that read the heads under the
 // lock first.
 
@@ -30,11 +31,22 @@ var errSlowPath = errors.New("postgres: batch needs the slow path")
 // maxCachedHeads bounds the cache of stream heads; it is emptied when full.
 const maxCachedHeads = 100_000
 
+// unknownGeneration is the generation of an empty cache: append_batch
+// checks every head it is given.
+const unknownGeneration = -1
+
 // headCache remembers stream heads. A stale entry costs a slow path, never
-// a wrong write: append_batch checks every head it is given.
+// a wrong write: append_batch checks every head it is given unless the
+// streams table is unchanged since the heads were read.
+//
+// Every entry was read at the cache's generation: the count of statements
+// that changed or removed streams rows (deletions, truncations) kept in
+// stream_changes. Heads read at another generation are not mixed in: an
+// older one is dropped, a newer one empties the cache first.
 type headCache struct {
-	mu sync.Mutex
-	m  map[string]uint64
+	mu  sync.Mutex
+	m   map[string]uint64
+	gen int64
 }
 
 func (c *headCache) get(id string) (uint64, bool) {
@@ -44,9 +56,23 @@ func (c *headCache) get(id string) (uint64, bool) {
 	return v, ok
 }
 
-func (c *headCache) put(streams map[string]*plan.Stream) {
+// generation returns the generation the cached heads were read at.
+func (c *headCache) generation() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put records the heads of streams, read (or written) at generation gen.
+func (c *headCache) put(streams map[string]*plan.Stream, gen int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case gen < c.gen:
+		return // read before a change the cache has seen: may be stale
+	case gen > c.gen:
+		c.m, c.gen = nil, gen // heads read before the change may be stale
+	}
 	if c.m == nil || len(c.m)+len(streams) > maxCachedHeads {
 		c.m = make(map[string]uint64, len(streams))
 	}
@@ -72,6 +98,7 @@ func (c *headCache) drop(ids ...string) {
 func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) error {
 	p := plan.New()
 	cached := map[string]bool{}
+	gen := s.heads.generation() // before the heads: put never mixes generations
 	for _, r := range batch {
 		for _, a := range r.Appends {
 			if _, ok := p.Streams[a.StreamID]; ok {
@@ -113,11 +140,13 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	if len(p.Rows) == 0 {
 		return errSlowPath // conflicts decided on beliefs only: check them slowly
 	}
-	// A head this store wrote or read is checked cheaply when the batch
+	// A head this store wrote or read needs no check when the batch
 	// appends to the stream: a newer append by anyone else makes the insert
-	// of the next version fail on the (stream_id, version) index. A head
-	// the batch appends nothing to (a request decided a conflict on it) or
-	// took from an append's expected version is checked in full.
+	// of the next version fail on the (stream_id, version) index, and
+	// append_batch checks the streams row (deleted, truncated) only if a
+	// streams row changed since the generation the heads were read at. A
+	// head the batch appends nothing to (a request decided a conflict on
+	// it) or took from an append's expected version is checked in full.
 	known := make([]bool, len(ids))
 	for i, id := range ids {
 		known[i] = cached[id] && p.Streams[id].Changed
@@ -143,11 +172,11 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 		return err
 	}
 	defer conn.Release()
-	var positions []int64
-	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, ids, heads, known,
+	var first, current int64
+	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, gen, ids, heads, known,
 		out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 		out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra,
-		newIDs, newVersions, s.channel, now).Scan(&positions)
+		newIDs, newVersions, s.channel, now).Scan(&first, &current)
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && (pe.Code == "EV001" || pe.Code == "23505") {
@@ -157,16 +186,17 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 		}
 		return err
 	}
-	if len(positions) != len(p.Rows) {
-		return errors.New("postgres: append_batch returned a position count that does not match the events")
+	if first < 1 {
+		return fmt.Errorf("postgres: append_batch returned first position %d", first)
 	}
-	real := func(placeholder uint64) uint64 { return uint64(positions[placeholder-1]) }
+	// The batch's events took consecutive positions, in order.
+	real := func(placeholder uint64) uint64 { return uint64(first) + placeholder - 1 }
 	for _, r := range batch {
 		for i := range r.Results {
 			res := &r.Results[i]
 			res.FirstPosition, res.LastPosition = real(res.FirstPosition), real(res.LastPosition)
 		}
 	}
-	s.heads.put(p.Streams)
+	s.heads.put(p.Streams, current)
 	return nil
 }

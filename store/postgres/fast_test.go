@@ -76,4 +76,53 @@ func TestFastPathCatchesStaleKnownHeads(t *testing.T) {
 			t.Fatalf("append to a stream deleted elsewhere: %v, want ErrStreamDeleted", err)
 		}
 	})
+
+	// Known heads go unchecked while no streams row changed; a change made
+	// with plain SQL, not through a store, must count as one too.
+	t.Run("deleted by SQL elsewhere", func(t *testing.T) {
+		appendN(a, "sql-deleted", eventual.NoStream, 2) // a knows head 2
+		appendN(a, "sql-deleted", eventual.Exact(2), 1) // and checks nothing: no change since
+		err := b.InTx(ctx, func(tx eventual.Tx) error {
+			_, err := tx.Exec(ctx, "UPDATE streams SET deleted_at = now() WHERE stream_id = $1", "sql-deleted")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Append(ctx, "sql-deleted", eventual.Exact(3), ev("late")); !errors.Is(err, eventual.ErrStreamDeleted) {
+			t.Fatalf("append to a stream deleted by SQL elsewhere: %v, want ErrStreamDeleted", err)
+		}
+	})
+}
+
+// TestEarlierAppendFunctionStillWorks calls the append_batch of migration
+// 00004, which processes not yet upgraded call, on a schema migrated past
+// it: it must still append, and a change it makes to no streams row must
+// not disturb the new function's generations.
+func TestEarlierAppendFunctionStillWorks(t *testing.T) {
+	schema := freshSchema(t)
+	s := open(t, schema)
+	t.Cleanup(func() { s.Close() })
+	ctx := t.Context()
+	if _, err := s.Append(ctx, "new", eventual.NoStream, eventual.EventData{Type: "e", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	var positions []int64
+	err := s.QueryRow(ctx, `SELECT append_batch(42, ARRAY['old']::text[], ARRAY[-1]::bigint[], ARRAY[false],
+		ARRAY['old']::text[], ARRAY[1]::bigint[], ARRAY[gen_random_uuid()], ARRAY['e']::text[], ARRAY[0], ARRAY['{}'::bytea],
+		ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[], ARRAY[NULL]::text[],
+		ARRAY[NULL]::jsonb[], ARRAY['old']::text[], ARRAY[1]::bigint[], 'eventual_test', now())`).Scan(&positions)
+	if err != nil {
+		t.Fatalf("the earlier append_batch: %v", err)
+	}
+	if len(positions) != 1 || positions[0] != 2 {
+		t.Fatalf("positions %v, want [2]", positions)
+	}
+	res, err := s.Append(ctx, "old", eventual.Exact(1), eventual.EventData{Type: "e", Data: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FirstPosition != 3 || res.LastVersion != 2 {
+		t.Fatalf("append after the earlier function: %+v, want position 3, version 2", res)
+	}
 }

@@ -166,6 +166,7 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, ownsPool bool, o options)
 		channel: "eventual_" + o.schema,
 		stop:    stop, stopCtx: stopCtx,
 		listenDone: make(chan struct{}),
+		heads:      headCache{gen: unknownGeneration},
 	}
 	if err := pool.Ping(ctx); err != nil {
 		stop()
@@ -340,7 +341,7 @@ type dbtx interface {
 
 // queries are the store's SQL statements for its schema.
 type queries struct {
-	appendBatch                                    string
+	appendBatch, generation                        string
 	lock, streams, lookup, lastRecorded, positions string
 	insertEvents, insertStreams, notify            string
 	stream, head, firstAt                          string
@@ -365,8 +366,9 @@ func newQueries(schema string) queries {
 	rs := strings.NewReplacer("{s}", schema)
 	q := func(s string) string { return rs.Replace(r.Replace(s)) }
 	return queries{
-		appendBatch: q(`SELECT {s}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-			$17, $18, $19, $20, $21)`),
+		appendBatch: q(`SELECT first_position, generation FROM {s}.append_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+			$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`),
+		generation:   q("SELECT generation FROM {s}.stream_changes"),
 		lock:         "SELECT pg_advisory_xact_lock($1)",
 		streams:      q("SELECT {stream} FROM {s}.streams s WHERE s.stream_id = ANY($1)"),
 		lookup:       q("SELECT event_id, stream_id, version, position FROM {s}.events WHERE event_id = ANY($1)"),
