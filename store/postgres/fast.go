@@ -31,54 +31,40 @@ var errSlowPath = errors.New("postgres: batch needs the slow path")
 // maxCachedHeads bounds the cache of stream heads; it is emptied when full.
 const maxCachedHeads = 100_000
 
-// unknownGeneration is the generation of an empty cache: append_batch
-// checks every head it is given.
-const unknownGeneration = -1
-
 // headCache remembers stream heads. A stale entry costs a slow path, never
-// a wrong write: append_batch checks every head it is given unless the
-// streams table is unchanged since the heads were read.
-//
-// Every entry was read at the cache's generation: the count of statements
-// that changed or removed streams rows (deletions, truncations) kept in
-// stream_changes. Heads read at another generation are not mixed in: an
-// older one is dropped, a newer one empties the cache first.
+// a wrong write: append_batch checks every head it is given, except a known
+// head read at the current generation of stream_changes (the count of
+// statements that changed or removed streams rows: deletions,
+// truncations), which cannot have gone stale in a way the version index
+// misses. Each entry keeps the generation it was read (or written) at,
+// under the append lock, in the same transaction.
 type headCache struct {
-	mu  sync.Mutex
-	m   map[string]uint64
-	gen int64
+	mu sync.Mutex
+	m  map[string]cachedHead
 }
 
-func (c *headCache) get(id string) (uint64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[id]
-	return v, ok
+type cachedHead struct {
+	version uint64
+	gen     int64
 }
 
-// generation returns the generation the cached heads were read at.
-func (c *headCache) generation() int64 {
+func (c *headCache) get(id string) (cachedHead, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gen
+	h, ok := c.m[id]
+	return h, ok
 }
 
 // put records the heads of streams, read (or written) at generation gen.
 func (c *headCache) put(streams map[string]*plan.Stream, gen int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case gen < c.gen:
-		return // read before a change the cache has seen: may be stale
-	case gen > c.gen:
-		c.m, c.gen = nil, gen // heads read before the change may be stale
-	}
 	if c.m == nil || len(c.m)+len(streams) > maxCachedHeads {
-		c.m = make(map[string]uint64, len(streams))
+		c.m = make(map[string]cachedHead, len(streams))
 	}
 	for id, st := range streams {
 		if st.Exists && !st.Deleted {
-			c.m[id] = st.Version
+			c.m[id] = cachedHead{version: st.Version, gen: gen}
 		} else {
 			delete(c.m, id)
 		}
@@ -97,16 +83,15 @@ func (c *headCache) drop(ids ...string) {
 // must take the slow path; nothing was written then.
 func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) error {
 	p := plan.New()
-	cached := map[string]bool{}
-	gen := s.heads.generation() // before the heads: put never mixes generations
+	cached := map[string]int64{} // stream → the generation its cached head was read at
 	for _, r := range batch {
 		for _, a := range r.Appends {
 			if _, ok := p.Streams[a.StreamID]; ok {
 				continue
 			}
-			if v, ok := s.heads.get(a.StreamID); ok {
-				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
-				cached[a.StreamID] = true
+			if h, ok := s.heads.get(a.StreamID); ok {
+				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: h.version}
+				cached[a.StreamID] = h.gen
 			} else if v, ok := a.Expected.Version(); ok {
 				p.Streams[a.StreamID] = &plan.Stream{Exists: true, Version: v}
 			} else if a.Expected == eventual.NoStream {
@@ -144,12 +129,15 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	// appends to the stream: a newer append by anyone else makes the insert
 	// of the next version fail on the (stream_id, version) index, and
 	// append_batch checks the streams row (deleted, truncated) only if a
-	// streams row changed since the generation the heads were read at. A
+	// streams row changed since the generation the head was read at. A
 	// head the batch appends nothing to (a request decided a conflict on
 	// it) or took from an append's expected version is checked in full.
 	known := make([]bool, len(ids))
+	gens := make([]int64, len(ids))
 	for i, id := range ids {
-		known[i] = cached[id] && p.Streams[id].Changed
+		gen, ok := cached[id]
+		known[i] = ok && p.Streams[id].Changed
+		gens[i] = gen
 	}
 
 	now := plan.Recorded(s.opts.now(), time.Time{})
@@ -173,7 +161,7 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	}
 	defer conn.Release()
 	var first, current int64
-	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, gen, ids, heads, known,
+	err = conn.QueryRow(ctx, s.q.appendBatch, s.lockKey, ids, heads, known, gens,
 		out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 		out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra,
 		newIDs, newVersions, s.channel, now).Scan(&first, &current)

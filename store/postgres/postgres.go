@@ -166,7 +166,6 @@ func newStore(ctx context.Context, pool *pgxpool.Pool, ownsPool bool, o options)
 		channel: "eventual_" + o.schema,
 		stop:    stop, stopCtx: stopCtx,
 		listenDone: make(chan struct{}),
-		heads:      headCache{gen: unknownGeneration},
 	}
 	if err := pool.Ping(ctx); err != nil {
 		stop()

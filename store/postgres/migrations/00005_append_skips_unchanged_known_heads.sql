@@ -5,12 +5,13 @@
 -- appends to) can only go stale in ways the (stream_id, version) index
 -- does not catch when its streams row changes: a deletion or a truncation.
 -- stream_changes.generation counts the statements that update or delete
--- streams rows (a trigger, so raw SQL counts too). The client sends the
--- generation its cached heads were read at; when it is still current, the
--- known heads need no check at all, and a batch whose heads are all known
--- runs no check. Otherwise they are checked as in 00004, and the client,
--- told the current generation, forgets the heads it cached before. Each
--- head is checked with its own lookup by key (see the loop).
+-- streams rows (a trigger, so raw SQL counts too). The client sends, with
+-- each known head, the generation it was read at; a known head read at the
+-- current generation needs no check, and a batch whose heads are all such
+-- runs no check at all. Older known heads are checked as in 00004; the
+-- function returns the current generation, at which the client then
+-- caches the batch's heads. Each head is checked with its own lookup by
+-- key (see the loop).
 --
 -- Under the append lock nobody else takes positions, so one nextval and
 -- one setval reserve the batch's n consecutive positions; the function
@@ -43,8 +44,8 @@ CREATE TRIGGER streams_changed AFTER UPDATE OR DELETE OR TRUNCATE ON streams
 
 -- +goose StatementBegin
 CREATE FUNCTION append_batch(
-    lock_key bigint, known_generation bigint,
-    stream_ids text[], heads bigint[], known boolean[],
+    lock_key bigint,
+    stream_ids text[], heads bigint[], known boolean[], known_generations bigint[],
     ev_streams text[], ev_versions bigint[], ev_ids uuid[], ev_types text[], ev_schemas int[], ev_data bytea[],
     ev_corr text[], ev_caus text[], ev_tenant text[], ev_user text[], ev_tpar text[], ev_tsta text[], ev_extra jsonb[],
     new_streams text[], new_versions bigint[],
@@ -56,20 +57,18 @@ SET search_path FROM CURRENT
 AS $$
 DECLARE
     n int := cardinality(ev_ids);
-    changed boolean;
     stamp timestamptz;
     stale int := 0;
     ok boolean;
 BEGIN
     PERFORM pg_advisory_xact_lock(lock_key);
     SELECT c.generation INTO generation FROM stream_changes c;
-    changed := generation IS DISTINCT FROM known_generation;
-    IF changed OR false = ANY(known) THEN
+    IF false = ANY(known) OR generation <> ANY(known_generations) THEN
         -- One lookup by key per head to check: a set-based query over the
         -- arrays had its plan cached while streams was small and kept
         -- scanning the whole table as it grew.
         FOR i IN 1 .. cardinality(stream_ids) LOOP
-            CONTINUE WHEN known[i] AND NOT changed;
+            CONTINUE WHEN known[i] AND known_generations[i] = generation;
             IF heads[i] < 0 THEN
                 ok := NOT EXISTS (SELECT 1 FROM streams s WHERE s.stream_id = stream_ids[i]);
             ELSIF known[i] THEN
@@ -112,7 +111,7 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
-DROP FUNCTION append_batch(bigint, bigint, text[], bigint[], boolean[], text[], bigint[], uuid[], text[], int[], bytea[],
+DROP FUNCTION append_batch(bigint, text[], bigint[], boolean[], bigint[], text[], bigint[], uuid[], text[], int[], bytea[],
     text[], text[], text[], text[], text[], text[], jsonb[], text[], bigint[], text, timestamptz);
 DROP TRIGGER streams_changed ON streams;
 DROP FUNCTION count_stream_change();
