@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventual-go/eventual"
@@ -26,12 +27,27 @@ const IdempotencyHeader = "Idempotency-Key"
 // another body gets 422. A request still running under a key makes the
 // others wait for its response. Server errors (5xx) are not remembered,
 // so that a retry runs again. Keys are forgotten after Retention.
+//
+// Which request runs under a key is decided by a claim. On PostgreSQL,
+// where several processes may serve the same table, the claim is a row
+// written before the request runs (a second durable write per request;
+// a claim left by a process that died is taken over after a minute). On
+// SQLite, whose file one process serves, claims are kept in memory and
+// only the response is written: one durable write per request, and a
+// request cut off by a crash runs again at once on a retry.
 type Idempotency struct {
 	store     Store
 	commits   *Committer // claims and responses of concurrent requests share commits
 	log       *slog.Logger
 	Retention time.Duration
+
+	claimRows bool // claims are rows (PostgreSQL), not entries of running
+	mu        sync.Mutex
+	running   map[idempotencyKey]chan struct{} // in-memory claims, closed when released
 }
+
+// idempotencyKey is what a response is remembered under.
+type idempotencyKey struct{ key, method, path string }
 
 // idempotencySchema is the table of remembered responses.
 const idempotencySchema = `CREATE TABLE IF NOT EXISTS shop_idempotency (
@@ -56,7 +72,8 @@ func NewIdempotency(ctx context.Context, store Store, log *slog.Logger) (*Idempo
 	if err != nil {
 		return nil, fmt.Errorf("idempotency table: %w", err)
 	}
-	return &Idempotency{store: store, commits: NewCommitter(store, 256), log: log, Retention: 24 * time.Hour}, nil
+	return &Idempotency{store: store, commits: NewCommitter(store, 256), log: log, Retention: 24 * time.Hour,
+		claimRows: store.Dialect() != eventual.DialectSQLite, running: map[idempotencyKey]chan struct{}{}}, nil
 }
 
 // abandoned is how old a request still marked running may be before a
@@ -87,7 +104,11 @@ func (i *Idempotency) Middleware(next http.Handler) http.Handler {
 		ctx := r.Context()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			owner, stored, err := i.claim(ctx, key, r.Method, r.URL.Path, hash)
+			claim := i.claim
+			if !i.claimRows {
+				claim = i.claimInMemory
+			}
+			owner, stored, err := claim(ctx, key, r.Method, r.URL.Path, hash)
 			switch {
 			case err != nil:
 				WriteError(w, r, i.log, err)
@@ -110,10 +131,21 @@ func (i *Idempotency) Middleware(next http.Handler) http.Handler {
 				WriteError(w, r, i.log, fmt.Errorf("%w: a request with this Idempotency-Key is still running", ErrConflict))
 				return
 			}
-			select { // the first request under the key runs: wait for it
+			// The first request under the key runs: wait for it (for its
+			// claim row, poll).
+			var poll <-chan time.Time
+			var released <-chan struct{}
+			if i.claimRows {
+				poll = time.After(20 * time.Millisecond)
+			} else {
+				released = i.released(idempotencyKey{key, r.Method, r.URL.Path})
+				poll = time.After(time.Until(deadline))
+			}
+			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(20 * time.Millisecond):
+			case <-poll:
+			case <-released:
 			}
 		}
 	})
@@ -157,14 +189,78 @@ func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string)
 	return owner, stored, err
 }
 
+// claimInMemory claims the key in this process's memory, or returns
+// what is stored under it: a response, or (owner and stored both zero)
+// a request of this process still running.
+func (i *Idempotency) claimInMemory(ctx context.Context, key, method, path, hash string) (owner bool, stored remembered, err error) {
+	k := idempotencyKey{key, method, path}
+	i.mu.Lock()
+	if _, busy := i.running[k]; busy {
+		i.mu.Unlock()
+		return false, remembered{hash: hash}, nil
+	}
+	i.running[k] = make(chan struct{})
+	i.mu.Unlock()
+	var body []byte
+	err = i.store.QueryRow(ctx, `SELECT body_hash, status, type, response FROM shop_idempotency
+		WHERE key = $1 AND method = $2 AND path = $3`, key, method, path).Scan(&stored.hash, &stored.status, &stored.typ, &body)
+	stored.body = body
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && stored.status == 0: // a claim row of an earlier version: take it over
+		return true, remembered{}, nil
+	case err != nil:
+		i.release(k)
+		return false, remembered{}, fmt.Errorf("idempotency: look up %q: %w", key, err)
+	}
+	i.release(k)
+	return false, stored, nil
+}
+
+// released returns a channel closed once the in-memory claim of k is
+// released (at once if there is none).
+func (i *Idempotency) released(k idempotencyKey) <-chan struct{} {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if ch, ok := i.running[k]; ok {
+		return ch
+	}
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+// release ends the in-memory claim of k.
+func (i *Idempotency) release(k idempotencyKey) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if ch, ok := i.running[k]; ok {
+		close(ch)
+		delete(i.running, k)
+	}
+}
+
 // run serves the request and remembers its response (or forgets the key
-// after a server error).
+// after a server error), then releases the claim.
 func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Handler, key, hash string) {
+	if !i.claimRows {
+		defer i.release(idempotencyKey{key, r.Method, r.URL.Path})
+	}
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(rec, r)
 	err := i.commits.Do(r.Context(), func(ctx context.Context, tx eventual.Tx) error {
 		if rec.status >= 500 {
+			if !i.claimRows {
+				return nil // nothing was written
+			}
 			_, err := tx.Exec(ctx, "DELETE FROM shop_idempotency WHERE key = $1 AND method = $2 AND path = $3", key, r.Method, r.URL.Path)
+			return err
+		}
+		if !i.claimRows {
+			_, err := tx.Exec(ctx, `INSERT INTO shop_idempotency (key, method, path, body_hash, status, type, response, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (key, method, path) DO UPDATE SET body_hash = excluded.body_hash, status = excluded.status,
+					type = excluded.type, response = excluded.response, created_at = excluded.created_at`,
+				key, r.Method, r.URL.Path, hash, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes(), time.Now().UnixMicro())
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE shop_idempotency SET status = $4, type = $5, response = $6
