@@ -27,7 +27,10 @@ func newBenchCmd() *cobra.Command {
             events/s, appends/s, latency p50/p99/p99.9 and errors.
   raw limit plain batched inserts of rows of the same shape into a copy of the
             events table of the same database (prepared INSERT for SQLite,
-            COPY for PostgreSQL), and the store/raw throughput ratio.
+            COPY for PostgreSQL), --raw-batch rows a transaction, and the
+            store/raw throughput ratio of the append case nearest 64 writers
+            × 1 event; then the same with as many rows a transaction as
+            that case's batches can hold (writers × events per append).
   reads     ReadStream over one stream of --read-stream-events events, and
             ReadAll from position 0 over everything written.
   aggregate loads of aggregates of --aggregate-histories events, with and

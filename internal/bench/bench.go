@@ -109,24 +109,37 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 
 	var errs []error
 	if b.raw != nil && cfg.Runs(CaseRaw) {
-		p.printf("%s raw insert: running for %v, %d rows per transaction", name, cfg.Duration, cfg.RawBatch)
-		o, err := b.raw(ctx, cfg)
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			errs = append(errs, fmt.Errorf("raw baseline: %w", err))
-		case o.rows == 0:
-			errs = append(errs, errors.New("raw baseline: no batch finished"))
-		default:
+		// First with --raw-batch rows a transaction (the raw limit), then,
+		// when it differs, with as many as a batch of the compared append
+		// case can hold (one append per writer): what plain inserts reach
+		// at the store's own batch size.
+		batches := []int{cfg.RawBatch}
+		if c, ok := ratioCase(rep.Results, name); ok && c.Writers*c.EventsPerAppend != cfg.RawBatch {
+			batches = append(batches, c.Writers*c.EventsPerAppend)
+		}
+		for _, batch := range batches {
+			rc := cfg
+			rc.RawBatch = batch
+			p.printf("%s raw insert: running for %v, %d rows per transaction", name, cfg.Duration, batch)
+			o, err := b.raw(ctx, rc)
+			switch {
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				errs = append(errs, fmt.Errorf("raw baseline, %d rows a transaction: %w", batch, err))
+				continue
+			case o.rows == 0:
+				errs = append(errs, fmt.Errorf("raw baseline, %d rows a transaction: no batch finished", batch))
+				continue
+			}
 			raw := Result{Backend: name, Kind: KindRawInsert, Seconds: o.elapsed.Seconds(), Rows: o.rows,
-				BatchRows: cfg.RawBatch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method,
+				BatchRows: batch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method,
 				CommitP50Ms: ms(o.commitP50)}
 			rep.Results = append(rep.Results, raw)
 			p.printf("%s raw insert: %s rows/s (%.2fs); a one-row commit: p50 %s ms", name, rate(raw.RowsPerSecond), raw.Seconds, msText(raw.CommitP50Ms))
 			if ratio, ok := storeRawRatio(rep.Results, raw); ok {
 				rep.Results = append(rep.Results, ratio)
-				p.printf("%s store/raw: %.3f", name, ratio.Ratio)
+				p.printf("%s store/raw (%d rows a transaction): %.3f", name, batch, ratio.Ratio)
 			}
 		}
 	}
@@ -186,16 +199,17 @@ const (
 	RatioEventsPerAppend = 1
 )
 
-// storeRawRatio compares raw with the append case of its backend closest
-// to RatioWriters writers and RatioEventsPerAppend events per append.
-func storeRawRatio(results []Result, raw Result) (Result, bool) {
+// ratioCase returns the append case of backend closest to RatioWriters
+// writers and RatioEventsPerAppend events per append: the fewest events
+// per append, then the nearest number of writers.
+func ratioCase(results []Result, backend string) (Result, bool) {
 	var best *Result
 	distance := func(r *Result) (int, int) {
 		return abs(r.EventsPerAppend - RatioEventsPerAppend), abs(r.Writers - RatioWriters)
 	}
 	for i := range results {
 		r := &results[i]
-		if r.Backend != raw.Backend || r.Kind != KindAppend || r.Events == 0 {
+		if r.Backend != backend || r.Kind != KindAppend || r.Events == 0 {
 			continue
 		}
 		if best == nil {
@@ -208,12 +222,22 @@ func storeRawRatio(results []Result, raw Result) (Result, bool) {
 			best = r
 		}
 	}
-	if best == nil || raw.RowsPerSecond == 0 {
+	if best == nil {
+		return Result{}, false
+	}
+	return *best, true
+}
+
+// storeRawRatio compares raw with the append case of its backend that
+// ratioCase picks.
+func storeRawRatio(results []Result, raw Result) (Result, bool) {
+	best, ok := ratioCase(results, raw.Backend)
+	if !ok || raw.RowsPerSecond == 0 {
 		return Result{}, false
 	}
 	return Result{
 		Backend: raw.Backend, Kind: KindRatio, Writers: best.Writers, EventsPerAppend: best.EventsPerAppend,
-		StoreEventsPerSecond: best.EventsPerSecond, RawRowsPerSecond: raw.RowsPerSecond,
+		StoreEventsPerSecond: best.EventsPerSecond, RawRowsPerSecond: raw.RowsPerSecond, BatchRows: raw.BatchRows,
 		Ratio: best.EventsPerSecond / raw.RowsPerSecond,
 	}, true
 }

@@ -215,13 +215,18 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 					t.Errorf("%s append case: %d batches for %d appends of %d writers, %v ms per batch", backend, r.Batches, r.Appends, r.Writers, r.BatchMs)
 				}
 			case KindRawInsert:
+				// --raw-batch rows a transaction, then as many as a batch
+				// of the compared case holds (4 writers × 1 event).
+				if want := []int{cfg.RawBatch, 4}[min(raws, 1)]; r.BatchRows != want {
+					t.Errorf("%s raw baseline %d: %d rows a transaction, want %d", backend, raws+1, r.BatchRows, want)
+				}
 				raws++
-				if r.Rows == 0 || r.Rows%int64(cfg.RawBatch) != 0 || r.RowsPerSecond <= 0 || r.CommitP50Ms <= 0 {
+				if r.Rows == 0 || r.Rows%int64(r.BatchRows) != 0 || r.RowsPerSecond <= 0 || r.CommitP50Ms <= 0 {
 					t.Errorf("%s raw: %+v", backend, r)
 				}
 			case KindRatio:
 				ratios++
-				if r.Ratio <= 0 || r.Writers != 4 || r.EventsPerAppend != 1 {
+				if r.Ratio <= 0 || r.Writers != 4 || r.EventsPerAppend != 1 || r.BatchRows == 0 {
 					t.Errorf("%s ratio: %+v; want it of the 4 writers × 1 event case", backend, r)
 				}
 			case KindReadStream:
@@ -236,7 +241,7 @@ func checkReport(t *testing.T, rep Report, cfg Config) {
 				}
 			}
 		}
-		wantRaw := 1
+		wantRaw := 2
 		if backend == BackendMemory {
 			wantRaw = 0
 		}

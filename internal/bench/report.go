@@ -90,7 +90,8 @@ type Result struct {
 	FirstError string `json:"first_error,omitempty"`
 
 	// Rows, BatchRows and RowsPerSecond describe the raw-insert baseline;
-	// Method says how it inserts.
+	// Method says how it inserts. A ratio's BatchRows are those of the
+	// baseline it compares with.
 	Rows          int64   `json:"rows,omitempty"`
 	BatchRows     int     `json:"batch_rows,omitempty"`
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
@@ -264,7 +265,7 @@ func (r Report) WriteTable(w io.Writer) error {
 				commit = msText(res.CommitP50Ms)
 			}
 			for _, q := range r.Results {
-				if q.Kind == KindRatio && q.Backend == res.Backend {
+				if q.Kind == KindRatio && q.Backend == res.Backend && q.BatchRows == res.BatchRows {
 					ratioCase = fmt.Sprintf("%d writers, %d event/append", q.Writers, q.EventsPerAppend)
 					storeRate, ratio = rate(q.StoreEventsPerSecond), strconv.FormatFloat(q.Ratio, 'f', 3, 64)
 					if res.CommitP50Ms > 0 {
