@@ -195,7 +195,9 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	idem, err := NewIdempotency(ctx, platformStore, h.log)
+	// With the in-process transport, no other process can serve this
+	// data: the monolith.
+	idem, err := NewIdempotency(ctx, platformStore, h.cfg.NATSURL == "", h.log)
 	if err != nil {
 		return err
 	}

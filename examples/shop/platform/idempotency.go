@@ -28,13 +28,15 @@ const IdempotencyHeader = "Idempotency-Key"
 // others wait for its response. Server errors (5xx) are not remembered,
 // so that a retry runs again. Keys are forgotten after Retention.
 //
-// Which request runs under a key is decided by a claim. On PostgreSQL,
-// where several processes may serve the same table, the claim is a row
-// written before the request runs (a second durable write per request;
-// a claim left by a process that died is taken over after a minute). On
-// SQLite, whose file one process serves, claims are kept in memory and
-// only the response is written: one durable write per request, and a
-// request cut off by a crash runs again at once on a retry.
+// Which request runs under a key is decided by a claim. Where several
+// processes may serve the same table (PostgreSQL, or SQLite files shared
+// by services over NATS), the claim is a row written before the request
+// runs (a second durable write per request; a claim left by a process
+// that died is taken over after a minute). When the table is one
+// process's alone (NewIdempotency's oneProcess: the monolith on SQLite),
+// claims are kept in memory and only the response is written: one
+// durable write per request, and a request cut off by a crash runs again
+// at once on a retry.
 type Idempotency struct {
 	store     Store
 	commits   *Committer // claims and responses of concurrent requests share commits
@@ -62,8 +64,10 @@ const idempotencySchema = `CREATE TABLE IF NOT EXISTS shop_idempotency (
 	PRIMARY KEY (key, method, path)
 )`
 
-// NewIdempotency creates the table in store if needed.
-func NewIdempotency(ctx context.Context, store Store, log *slog.Logger) (*Idempotency, error) {
+// NewIdempotency creates the table in store if needed. oneProcess says
+// that no other process serves requests from store's table; it only takes
+// effect on SQLite.
+func NewIdempotency(ctx context.Context, store Store, oneProcess bool, log *slog.Logger) (*Idempotency, error) {
 	ddl := idempotencySchema
 	if store.Dialect() == eventual.DialectSQLite {
 		ddl = strings.ReplaceAll(ddl, "BYTEA", "BLOB")
@@ -73,7 +77,7 @@ func NewIdempotency(ctx context.Context, store Store, log *slog.Logger) (*Idempo
 		return nil, fmt.Errorf("idempotency table: %w", err)
 	}
 	return &Idempotency{store: store, commits: NewCommitter(store, 256), log: log, Retention: 24 * time.Hour,
-		claimRows: store.Dialect() != eventual.DialectSQLite, running: map[idempotencyKey]chan struct{}{}}, nil
+		claimRows: !oneProcess || store.Dialect() != eventual.DialectSQLite, running: map[idempotencyKey]chan struct{}{}}, nil
 }
 
 // abandoned is how old a request still marked running may be before a
