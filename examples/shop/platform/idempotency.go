@@ -107,11 +107,11 @@ func (i *Idempotency) Middleware(next http.Handler) http.Handler {
 		hash := hex.EncodeToString(sum[:])
 		ctx := r.Context()
 		deadline := time.Now().Add(30 * time.Second)
+		claim := i.claimRow
+		if !i.claimRows {
+			claim = i.claimInMemory
+		}
 		for {
-			claim := i.claim
-			if !i.claimRows {
-				claim = i.claimInMemory
-			}
 			owner, stored, err := claim(ctx, key, r.Method, r.URL.Path, hash)
 			switch {
 			case err != nil:
@@ -162,9 +162,18 @@ type remembered struct {
 	body      []byte
 }
 
-// claim records the key as running for this request, or returns what is
-// stored under it; a running one older than abandoned is taken over.
-func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string) (owner bool, stored remembered, err error) {
+// lookup reads what is stored under a key (sql.ErrNoRows: nothing).
+func lookup(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, query string, args ...any) eventual.Row
+}, key, method, path string) (stored remembered, err error) {
+	err = q.QueryRow(ctx, `SELECT body_hash, status, type, response FROM shop_idempotency
+		WHERE key = $1 AND method = $2 AND path = $3`, key, method, path).Scan(&stored.hash, &stored.status, &stored.typ, &stored.body)
+	return stored, err
+}
+
+// claimRow records the key as running for this request, or returns what
+// is stored under it; a running one older than abandoned is taken over.
+func (i *Idempotency) claimRow(ctx context.Context, key, method, path, hash string) (owner bool, stored remembered, err error) {
 	now := time.Now()
 	err = i.commits.Do(ctx, func(ctx context.Context, tx eventual.Tx) error {
 		owner, stored = false, remembered{}
@@ -181,10 +190,7 @@ func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string)
 			owner = n == 1
 			return err
 		}
-		var body []byte
-		err = tx.QueryRow(ctx, `SELECT body_hash, status, type, response FROM shop_idempotency
-			WHERE key = $1 AND method = $2 AND path = $3`, key, method, path).Scan(&stored.hash, &stored.status, &stored.typ, &body)
-		stored.body = body
+		stored, err = lookup(ctx, tx, key, method, path)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // gone meanwhile: try again
 		}
@@ -194,8 +200,9 @@ func (i *Idempotency) claim(ctx context.Context, key, method, path, hash string)
 }
 
 // claimInMemory claims the key in this process's memory, or returns
-// what is stored under it: a response, or (owner and stored both zero)
-// a request of this process still running.
+// what is stored under it: a response, or, while a request of this
+// process runs under the key, a running one (status 0) with this
+// request's hash, so that the caller waits for it.
 func (i *Idempotency) claimInMemory(ctx context.Context, key, method, path, hash string) (owner bool, stored remembered, err error) {
 	k := idempotencyKey{key, method, path}
 	i.mu.Lock()
@@ -205,10 +212,7 @@ func (i *Idempotency) claimInMemory(ctx context.Context, key, method, path, hash
 	}
 	i.running[k] = make(chan struct{})
 	i.mu.Unlock()
-	var body []byte
-	err = i.store.QueryRow(ctx, `SELECT body_hash, status, type, response FROM shop_idempotency
-		WHERE key = $1 AND method = $2 AND path = $3`, key, method, path).Scan(&stored.hash, &stored.status, &stored.typ, &body)
-	stored.body = body
+	stored, err = lookup(ctx, i.store, key, method, path)
 	switch {
 	case errors.Is(err, sql.ErrNoRows), err == nil && stored.status == 0: // a claim row of an earlier version: take it over
 		return true, remembered{}, nil
@@ -244,7 +248,8 @@ func (i *Idempotency) release(k idempotencyKey) {
 }
 
 // run serves the request and remembers its response (or forgets the key
-// after a server error), then releases the claim.
+// after a server error), then releases the claim. The response is
+// upserted: over the claim row, or (in memory) as a new row.
 func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Handler, key, hash string) {
 	if !i.claimRows {
 		defer i.release(idempotencyKey{key, r.Method, r.URL.Path})
@@ -253,22 +258,14 @@ func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Hand
 	next.ServeHTTP(rec, r)
 	err := i.commits.Do(r.Context(), func(ctx context.Context, tx eventual.Tx) error {
 		if rec.status >= 500 {
-			if !i.claimRows {
-				return nil // nothing was written
-			}
 			_, err := tx.Exec(ctx, "DELETE FROM shop_idempotency WHERE key = $1 AND method = $2 AND path = $3", key, r.Method, r.URL.Path)
 			return err
 		}
-		if !i.claimRows {
-			_, err := tx.Exec(ctx, `INSERT INTO shop_idempotency (key, method, path, body_hash, status, type, response, created_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (key, method, path) DO UPDATE SET body_hash = excluded.body_hash, status = excluded.status,
-					type = excluded.type, response = excluded.response, created_at = excluded.created_at`,
-				key, r.Method, r.URL.Path, hash, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes(), time.Now().UnixMicro())
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE shop_idempotency SET status = $4, type = $5, response = $6
-			WHERE key = $1 AND method = $2 AND path = $3`, key, r.Method, r.URL.Path, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes())
+		_, err := tx.Exec(ctx, `INSERT INTO shop_idempotency (key, method, path, body_hash, status, type, response, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (key, method, path) DO UPDATE SET body_hash = excluded.body_hash, status = excluded.status,
+				type = excluded.type, response = excluded.response, created_at = excluded.created_at`,
+			key, r.Method, r.URL.Path, hash, rec.status, rec.Header().Get("Content-Type"), rec.body.Bytes(), time.Now().UnixMicro())
 		return err
 	})
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/eventual-go/eventual/examples/shop/platform"
+	"github.com/eventual-go/eventual/internal/testdb"
+	"github.com/eventual-go/eventual/store/postgres"
 	"github.com/eventual-go/eventual/store/sqlite"
 )
 
@@ -24,15 +26,19 @@ import (
 // runs once per key, every request gets its response, another body gets
 // 422, and a server error is not remembered.
 func TestIdempotencyClaims(t *testing.T) {
-	for _, oneProcess := range []bool{true, false} {
-		t.Run(fmt.Sprintf("one process %v", oneProcess), func(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		oneProcess bool
+		open       func(t *testing.T) platform.Store
+	}{
+		{"SQLite, one process", true, openSQLite},
+		{"SQLite, shared", false, openSQLite},
+		{"PostgreSQL", true, openPostgres}, // rows whatever oneProcess says
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "platform.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			idem, err := platform.NewIdempotency(ctx, st, oneProcess, slog.New(slog.DiscardHandler))
+			st := c.open(t)
+			idem, err := platform.NewIdempotency(ctx, st, c.oneProcess, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,4 +105,22 @@ func TestIdempotencyClaims(t *testing.T) {
 			}
 		})
 	}
+}
+
+func openSQLite(t *testing.T) platform.Store {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "platform.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openPostgres(t *testing.T) platform.Store {
+	st, err := postgres.Open(context.Background(), testdb.DSN(t), postgres.WithSchema(testdb.FreshSchema(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
