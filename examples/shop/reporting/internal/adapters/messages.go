@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -61,13 +62,25 @@ func Group(subject string) string {
 	return "reporting-" + ctxName
 }
 
-// Subscribe ingests the events of Subjects: each is appended, in the
-// inbox's transaction, to reporting's own log, and nothing else happens
-// there — the projections take it from the log.
+// Subscribe ingests the events of Subjects: each is appended to
+// reporting's own log, and nothing else happens there — the projections
+// take it from the log.
+//
+// Ingestion needs no inbox: an event's ID is derived from its message's
+// (Ingest), and the store writes nothing for an append whose IDs the
+// stream holds already, so a message delivered twice is stored once. The
+// appends are the store's own (not in a transaction of the handler's):
+// those that arrive together share a commit through the store's group
+// commit, and no inbox row is written, read or cleaned up for them.
 func Subscribe(ctx context.Context, s *platform.Services) error {
-	h := s.Inbox.Batched(func(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
-		return Ingest(platform.Context(ctx, d), tx, d)
-	}, 256)
+	// The transport runs handlers on the publisher's goroutines (in
+	// process): label the work as reporting's, as platform.HandleEvents
+	// does for the other modules.
+	labels := pprof.Labels("module", "reporting")
+	h := func(ctx context.Context, d transport.Delivery) (err error) {
+		pprof.Do(ctx, labels, func(ctx context.Context) { err = Ingest(platform.Context(ctx, d), s.Store, d) })
+		return err
+	}
 	for _, subject := range Subjects {
 		err := s.Transport.Subscribe(ctx, transport.Subscription{Subject: subject, Group: Group(subject), Concurrency: 256},
 			transport.Chain(h, transport.DeadLetter(s.Transport, "deadletter.reporting", 5)))
@@ -118,11 +131,16 @@ func prefixed(prefix, id string) string {
 	return prefix + id
 }
 
-// Ingest appends d to reporting's log in tx: the message's type and data
-// as they are, its ID as the event's (a UUID derived from it when it is
-// not one), so that appending it again writes nothing; any expected
+// Appender appends to streams: the event store, or a transaction.
+type Appender interface {
+	Append(ctx context.Context, streamID string, expected eventual.ExpectedVersion, events ...eventual.EventData) (eventual.AppendResult, error)
+}
+
+// Ingest appends d to reporting's log with to: the message's type and
+// data as they are, its ID as the event's (a UUID derived from it when
+// it is not one), so that appending it again writes nothing; any expected
 // version, since events arrive in no particular order.
-func Ingest(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
+func Ingest(ctx context.Context, to Appender, d transport.Delivery) error {
 	stream, err := StreamOf(d)
 	if err != nil {
 		return err
@@ -136,7 +154,7 @@ func Ingest(ctx context.Context, tx eventual.Tx, d transport.Delivery) error {
 	if at, ok := MessageTime(d.ID); ok {
 		md.Extra[MetaMessageTime] = at.Format(time.RFC3339Nano)
 	}
-	_, err = tx.Append(ctx, stream, eventual.Any, eventual.EventData{ID: id, Type: d.Type, Data: d.Data, Metadata: md})
+	_, err = to.Append(ctx, stream, eventual.Any, eventual.EventData{ID: id, Type: d.Type, Data: d.Data, Metadata: md})
 	return err
 }
 
