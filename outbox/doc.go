@@ -23,11 +23,17 @@
 // Delivery is at least once: a relay stopped between a publish and the
 // mark publishes the same messages again, under the same IDs, which the
 // broker's deduplication drops (and package inbox makes a consumer's
-// effects happen once even past the broker's window). Messages with the
-// same Key are published in the order their transactions committed. The
-// relay publishes the rows its own process added straight from memory
-// once their transaction committed, and reads the table for the rest
-// (rows of other processes, or after a restart): the table is the truth.
+// effects happen once even past the broker's window). The relays'
+// bookkeeping — marking rows sent, deleting them, an event relay's
+// checkpoint — commits without waiting for the disk (as read models do):
+// a crash of the machine may undo the last of it, and those messages are
+// then published again, like after a stopped relay; the messages
+// themselves are written by the caller's durable transaction. Messages
+// with the same Key are published in the order their transactions
+// committed. The relay publishes the rows its own process added straight
+// from memory once their transaction committed, and reads the table for
+// the rest (rows of other processes, or after a restart): the table is
+// the truth.
 //
 // EventRelay is the other way to publish integration events: straight
 // from the global log of events, without an outbox row, for events that

@@ -240,7 +240,7 @@ func (r *EventRelay) loadCheckpoint(ctx context.Context) (uint64, error) {
 // later one.
 func (r *EventRelay) saveCheckpoint(ctx context.Context, cp uint64) error {
 	now := time.Now()
-	err := r.store.InTx(ctx, func(tx eventual.Tx) error {
+	err := lazyTx(ctx, r.store, func(tx eventual.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO eventual_event_relays (name, checkpoint, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at
 			WHERE eventual_event_relays.checkpoint < excluded.checkpoint`,

@@ -295,7 +295,7 @@ func (o *Outbox) Cleanup(ctx context.Context) (int64, error) {
 	var total int64
 	for {
 		var n int64
-		err := o.store.InTx(ctx, func(tx eventual.Tx) error {
+		err := lazyTx(ctx, o.store, func(tx eventual.Tx) error {
 			var err error
 			n, err = tx.Exec(ctx, `DELETE FROM eventual_outbox WHERE seq IN (
 				SELECT seq FROM eventual_outbox WHERE sent_at IS NOT NULL AND sent_at <= $1 LIMIT $2)`,
@@ -317,6 +317,30 @@ func (o *Outbox) Cleanup(ctx context.Context) (int64, error) {
 // holds the single writer to read), in a transaction otherwise.
 func (o *Outbox) read(ctx context.Context, fn func(q eventual.Querier) error) error {
 	return readQuery(ctx, o.store, fn)
+}
+
+// lazyTx runs fn in a transaction whose commit does not wait for the
+// disk's flush (eventual.NoSyncTxStore on SQLite; synchronous_commit off
+// on PostgreSQL), for the relays' bookkeeping: marking rows sent,
+// deleting them, saving a checkpoint. A crash of the machine may undo the
+// last of these, each whole, and the relay then sends those messages
+// again — allowed by at-least-once delivery, as after a crash of the
+// process between a publish and its mark, and never a loss: the rows
+// and the log themselves are written durably by their own transactions.
+// A durable commit after it flushes it too. It spares the store's single
+// writer (SQLite) a flush per relayed batch.
+func lazyTx(ctx context.Context, store eventual.TxStore, fn func(tx eventual.Tx) error) error {
+	if ns, ok := store.(eventual.NoSyncTxStore); ok {
+		return ns.InTxNoSync(ctx, fn)
+	}
+	return store.InTx(ctx, func(tx eventual.Tx) error {
+		if tx.Dialect() == eventual.DialectPostgres {
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 func readQuery(ctx context.Context, store eventual.TxStore, fn func(q eventual.Querier) error) error {

@@ -364,7 +364,7 @@ func (o *Outbox) markSent(ctx context.Context, seqs []int64) (int64, error) {
 	}
 	q.WriteByte(')')
 	var n int64
-	err := o.store.InTx(ctx, func(tx eventual.Tx) error {
+	err := lazyTx(ctx, o.store, func(tx eventual.Tx) error {
 		var err error
 		n, err = tx.Exec(ctx, q.String(), args...)
 		return err
