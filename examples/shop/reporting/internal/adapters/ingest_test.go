@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -44,6 +45,29 @@ func TestIngestDeliveredAgain(t *testing.T) {
 			if len(evs) != 1 || evs[0].Type != ordering.TypeOrderPlaced || evs[0].Metadata.Extra[MetaMessageID] != msgID {
 				t.Errorf("message %s: %d events in the stream, want it once", msgID, len(evs))
 			}
+		}
+	})
+}
+
+// A message the store refuses — here, its derived event ID already in
+// another stream — is refused terminally, to be set aside at once
+// rather than redelivered.
+func TestIngestRefusedIsTerminal(t *testing.T) {
+	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		store := b.New(t)
+		ctx := context.Background()
+		msgID := uuid.Must(uuid.NewV7()).String()
+		first, second := uuid.NewString(), uuid.NewString()
+		placed := func(order string) transport.Delivery {
+			return transport.Delivery{Message: transport.Message{ID: msgID, Subject: ordering.SubjectOrderPlaced,
+				Type: ordering.TypeOrderPlaced, Key: order, Data: []byte(`{"order_id":"` + order + `"}`)}}
+		}
+		if err := Ingest(ctx, store, placed(first)); err != nil {
+			t.Fatal(err)
+		}
+		err := Ingest(ctx, store, placed(second))
+		if !transport.IsTerminal(err) || !errors.Is(err, eventual.ErrInvalidArgument) {
+			t.Fatalf("the same message ID about another order: %v, want a terminal invalid argument", err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ package adapters
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/pprof"
 	"strings"
@@ -139,7 +140,9 @@ type Appender interface {
 // Ingest appends d to reporting's log with to: the message's type and
 // data as they are, its ID as the event's (a UUID derived from it when
 // it is not one), so that appending it again writes nothing; any expected
-// version, since events arrive in no particular order.
+// version, since events arrive in no particular order. Errors: terminal
+// (transport.Terminate) for a message that cannot be stored however often
+// it is delivered.
 func Ingest(ctx context.Context, to Appender, d transport.Delivery) error {
 	stream, err := StreamOf(d)
 	if err != nil {
@@ -155,6 +158,11 @@ func Ingest(ctx context.Context, to Appender, d transport.Delivery) error {
 		md.Extra[MetaMessageTime] = at.Format(time.RFC3339Nano)
 	}
 	_, err = to.Append(ctx, stream, eventual.Any, eventual.EventData{ID: id, Type: d.Type, Data: d.Data, Metadata: md})
+	if errors.Is(err, eventual.ErrInvalidArgument) {
+		// An event the store refuses (too large, its ID stored in another
+		// stream, …) is refused again: set it aside at once.
+		return transport.Terminate(fmt.Errorf("reporting: ingest %s %s: %w", d.Type, d.ID, err))
+	}
 	return err
 }
 
