@@ -103,9 +103,9 @@ type TxStore interface {
 // nothing; a crash of the machine may lose the last such transactions,
 // each whole. A durable commit after them flushes them too (the database's
 // log is written in order), so they never make a durable commit's writes
-// less durable. The SQLite backend implements it (PRAGMA synchronous =
-// NORMAL for the transaction); PostgreSQL callers set synchronous_commit
-// off in the transaction instead.
+// less durable. Both SQL backends implement it: SQLite with PRAGMA
+// synchronous = NORMAL for the transaction, PostgreSQL with
+// synchronous_commit off for it.
 type NoSyncTxStore interface {
 	TxStore
 	// InTxNoSync is InTx with a commit that does not wait for the flush.

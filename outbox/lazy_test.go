@@ -24,7 +24,7 @@ type commitWatch struct {
 }
 
 // noSyncWatch is a commitWatch on a store that implements
-// eventual.NoSyncTxStore (SQLite), and implements it too.
+// eventual.NoSyncTxStore (both SQL backends), and implements it too.
 type noSyncWatch struct{ *commitWatch }
 
 func watchCommits(s testdb.Store) (testdb.Store, *commitWatch) {

@@ -320,27 +320,20 @@ func (o *Outbox) read(ctx context.Context, fn func(q eventual.Querier) error) er
 }
 
 // lazyTx runs fn in a transaction whose commit does not wait for the
-// disk's flush (eventual.NoSyncTxStore on SQLite; synchronous_commit off
-// on PostgreSQL), for the relays' bookkeeping: marking rows sent,
-// deleting them, saving a checkpoint. A crash of the machine may undo the
-// last of these, each whole, and the relay then sends those messages
-// again — allowed by at-least-once delivery, as after a crash of the
-// process between a publish and its mark, and never a loss: the rows
-// and the log themselves are written durably by their own transactions.
-// A durable commit after it flushes it too. It spares the store's single
-// writer (SQLite) a flush per relayed batch.
+// disk's flush (eventual.NoSyncTxStore: SQLite and PostgreSQL), for the
+// relays' bookkeeping: marking rows sent, deleting them, saving a
+// checkpoint. A crash of the machine may undo the last of these, each
+// whole, and the relay then sends those messages again — allowed by
+// at-least-once delivery, as after a crash of the process between a
+// publish and its mark, and never a loss: the rows and the log themselves
+// are written durably by their own transactions. A durable commit after
+// it flushes it too. It spares the store's single writer (SQLite) a flush
+// per relayed batch.
 func lazyTx(ctx context.Context, store eventual.TxStore, fn func(tx eventual.Tx) error) error {
 	if ns, ok := store.(eventual.NoSyncTxStore); ok {
 		return ns.InTxNoSync(ctx, fn)
 	}
-	return store.InTx(ctx, func(tx eventual.Tx) error {
-		if tx.Dialect() == eventual.DialectPostgres {
-			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
-				return err
-			}
-		}
-		return fn(tx)
-	})
+	return store.InTx(ctx, fn)
 }
 
 func readQuery(ctx context.Context, store eventual.TxStore, fn func(q eventual.Querier) error) error {

@@ -82,23 +82,16 @@ func (w *worker) inTx(ctx context.Context, fn func(tx eventual.Tx) error) error 
 }
 
 // applyTx runs fn in a transaction that writes read-model rows and the
-// checkpoint. It commits without waiting for the flush to disk: on
-// PostgreSQL with synchronous_commit off, on SQLite through
-// eventual.NoSyncTxStore. A crash of the machine may then lose the last
-// such transactions, but rows and checkpoint together, so the projection
-// applies those events again — consistent, and faster to become visible.
+// checkpoint. It commits without waiting for the flush to disk
+// (eventual.NoSyncTxStore: SQLite and PostgreSQL). A crash of the machine
+// may then lose the last such transactions, but rows and checkpoint
+// together, so the projection applies those events again — consistent,
+// and faster to become visible.
 func (w *worker) applyTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if ns, ok := w.r.store.(eventual.NoSyncTxStore); ok && !w.r.opts.durable {
 		return ns.InTxNoSync(ctx, fn)
 	}
-	return w.r.store.InTx(ctx, func(tx eventual.Tx) error {
-		if tx.Dialect() == eventual.DialectPostgres && !w.r.opts.durable {
-			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
-				return err
-			}
-		}
-		return fn(tx)
-	})
+	return w.r.store.InTx(ctx, fn)
 }
 
 // init loads or creates the projection's row and tables, and starts a

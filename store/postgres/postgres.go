@@ -98,6 +98,7 @@ type Store struct {
 var (
 	_ eventual.Store               = (*Store)(nil)
 	_ eventual.TxStore             = (*Store)(nil)
+	_ eventual.NoSyncTxStore       = (*Store)(nil)
 	_ eventual.GroupCommitReporter = (*Store)(nil)
 )
 

@@ -22,6 +22,17 @@ import (
 // schema first, then to public: the tables of components (outbox, inbox,
 // projections) live in the store's schema, next to the events.
 func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.inTx(ctx, false, fn)
+}
+
+// InTxNoSync implements eventual.NoSyncTxStore: InTx with
+// synchronous_commit off for the transaction, so that its commit does not
+// wait for the WAL flush. A later durable commit flushes it with its own.
+func (s *Store) InTxNoSync(ctx context.Context, fn func(tx eventual.Tx) error) error {
+	return s.inTx(ctx, true, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, noSync bool, fn func(tx eventual.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -35,6 +46,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx eventual.Tx) error) error {
 	if !s.ownsPool {
 		// A pool of the caller's: set the search path for this transaction.
 		if _, err := ptx.Exec(ctx, "SET LOCAL search_path TO "+s.opts.schema+", public"); err != nil {
+			_ = ptx.Rollback(context.WithoutCancel(ctx))
+			return s.wrapErr(ctx, err, "begin")
+		}
+	}
+	if noSync {
+		if _, err := ptx.Exec(ctx, "SET LOCAL synchronous_commit TO off"); err != nil {
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
 			return s.wrapErr(ctx, err, "begin")
 		}

@@ -180,10 +180,11 @@ func Stream(ctx context.Context, opts eventual.ReadStreamOptions, resolve func(c
 		if done || (backward && next == 0) {
 			return nil, nil
 		}
-		expect := Span(max(next, 1), head, n)
+		lo, hi := max(next, 1), head // the versions the page can hold
 		if backward {
-			expect = Span(1, next, n)
+			lo, hi = 1, next
 		}
+		expect := Span(lo, hi, n)
 		page, err := page(ctx, next, n, backward, expect)
 		if err != nil || len(page) == 0 {
 			return page, err
