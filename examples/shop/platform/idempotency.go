@@ -163,9 +163,7 @@ type remembered struct {
 }
 
 // lookup reads what is stored under a key (sql.ErrNoRows: nothing).
-func lookup(ctx context.Context, q interface {
-	QueryRow(ctx context.Context, query string, args ...any) eventual.Row
-}, key, method, path string) (stored remembered, err error) {
+func lookup(ctx context.Context, q eventual.Querier, key, method, path string) (stored remembered, err error) {
 	err = q.QueryRow(ctx, `SELECT body_hash, status, type, response FROM shop_idempotency
 		WHERE key = $1 AND method = $2 AND path = $3`, key, method, path).Scan(&stored.hash, &stored.status, &stored.typ, &stored.body)
 	return stored, err

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/eventual-go/eventual/examples/shop/platform"
 	"github.com/eventual-go/eventual/internal/testdb"
-	"github.com/eventual-go/eventual/store/postgres"
-	"github.com/eventual-go/eventual/store/sqlite"
 )
 
 // TestIdempotencyClaims runs concurrent and repeated requests under one
@@ -29,15 +26,15 @@ func TestIdempotencyClaims(t *testing.T) {
 	for _, c := range []struct {
 		name       string
 		oneProcess bool
-		open       func(t *testing.T) platform.Store
+		backend    testdb.Backend
 	}{
-		{"SQLite, one process", true, openSQLite},
-		{"SQLite, shared", false, openSQLite},
-		{"PostgreSQL", true, openPostgres}, // rows whatever oneProcess says
+		{"SQLite, one process", true, testdb.SQLite()},
+		{"SQLite, shared", false, testdb.SQLite()},
+		{"PostgreSQL", true, testdb.Postgres()}, // rows whatever oneProcess says
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			st := c.open(t)
+			st := c.backend.New(t).(platform.Store)
 			idem, err := platform.NewIdempotency(ctx, st, c.oneProcess, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
@@ -105,22 +102,4 @@ func TestIdempotencyClaims(t *testing.T) {
 			}
 		})
 	}
-}
-
-func openSQLite(t *testing.T) platform.Store {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "platform.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-func openPostgres(t *testing.T) platform.Store {
-	st, err := postgres.Open(context.Background(), testdb.DSN(t), postgres.WithSchema(testdb.FreshSchema(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
