@@ -53,20 +53,14 @@ func TestReadKeepsEveryEventsData(t *testing.T) {
 			}
 		}
 	}
-	var all []eventual.RecordedEvent
-	for e, err := range s.ReadAll(ctx, eventual.ReadAllOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, e)
+	all, err := eventual.Collect(s.ReadAll(ctx, eventual.ReadAllOptions{}))
+	if err != nil {
+		t.Fatal(err)
 	}
 	check("ReadAll", all, want, 1)
-	var two []eventual.RecordedEvent
-	for e, err := range s.ReadStream(ctx, "two", eventual.ReadStreamOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		two = append(two, e)
+	two, err := eventual.Collect(s.ReadStream(ctx, "two", eventual.ReadStreamOptions{}))
+	if err != nil {
+		t.Fatal(err)
 	}
 	check("ReadStream", two, want[n/2:], n/2+1)
 	var live []eventual.RecordedEvent
