@@ -41,7 +41,7 @@ func Catalog(mode SearchMode) projection.Projection {
 	p := &catalogProjection{mode: mode}
 	return projection.Projection{
 		Name:        CatalogProjection,
-		Version:     int(mode),
+		Version:     searchVersion(mode),
 		Filter:      eventual.Filter{Types: CatalogTypes},
 		Tables:      []string{TableStores, TableProducts, TableProductSearch},
 		Setup:       p.setup,
@@ -218,7 +218,7 @@ func (p *catalogProjection) handle(ctx context.Context, tx eventual.Tx, t projec
 		}
 		switch {
 		case x.Removed && !c.before.Removed:
-			if err := deleteSearch(ctx, tx, p.mode, t.Name(TableProductSearch), id); err != nil {
+			if err := deleteSearch(ctx, tx, p.mode, t.Name(TableProductSearch), pt, id); err != nil {
 				return err
 			}
 		case x.Removed:
@@ -238,5 +238,5 @@ func (p *catalogProjection) handle(ctx context.Context, tx eventual.Tx, t projec
 			"info_at = excluded.info_at, price_at = excluded.price_at"); err != nil {
 		return err
 	}
-	return writeSearch(ctx, tx, p.mode, t.Name(TableProductSearch), docIDs, docs)
+	return writeSearch(ctx, tx, p.mode, t.Name(TableProductSearch), pt, docIDs, docs)
 }

@@ -76,7 +76,7 @@ func Orders(mode SearchMode) projection.Projection {
 	p := &ordersProjection{mode: mode}
 	return projection.Projection{
 		Name:        OrdersProjection,
-		Version:     int(mode), // the search table's kind is part of the schema
+		Version:     searchVersion(mode),
 		Filter:      eventual.Filter{Types: OrderTypes},
 		Tables:      []string{TableOrders, TableOrderStores, TableCustomers, TableStats, TableSales, TableOrderSearch},
 		Setup:       p.setup,
@@ -367,7 +367,7 @@ func (p *ordersProjection) write(ctx context.Context, tx eventual.Tx, t projecti
 		"ON CONFLICT (store_id, order_id) DO NOTHING"); err != nil {
 		return err
 	}
-	if err := writeSearch(ctx, tx, p.mode, t.Name(TableOrderSearch), docIDs, docs); err != nil {
+	if err := writeSearch(ctx, tx, p.mode, t.Name(TableOrderSearch), ot, docIDs, docs); err != nil {
 		return err
 	}
 	slices.SortFunc(statKeys, func(a, b domain.StatKey) int { return strings.Compare(a.Name+" "+a.Currency, b.Name+" "+b.Currency) })

@@ -186,3 +186,60 @@ func benchOrders(b *testing.B, mode SearchMode) {
 	}
 	b.ReportMetric(float64(b.N)/time.Since(t0).Seconds(), "orders/s")
 }
+
+// An FTS document is numbered by the rowid of its item's row, so that a
+// batch's new documents go to the end of the FTS tables: replaced as the
+// order changes, removed with its product, and found by search throughout.
+func TestSearchDocumentsNumberedByTheirRows(t *testing.T) {
+	f := start(t, SearchFTS4).run()
+	ctx := context.Background()
+	line := ordering.OrderLine{ProductID: "p-1", StoreID: "s-1", Name: "Shirt", Quantity: 1, Total: eur100}
+	f.append(map[string][]eventual.EventData{
+		CustomerStream + "c-1": {f.event(customers.TypeCustomerRegistered, customers.CustomerRegistered{CustomerID: "c-1", Name: "Ada Lovelace"})},
+		StoreStream + "s-1":    {f.event(catalog.TypeStoreCreated, catalog.StoreCreated{StoreID: "s-1", Name: "Threads"})},
+		ProductStream + "p-1":  {f.event(catalog.TypeProductAdded, catalog.ProductAdded{ProductID: "p-1", StoreID: "s-1", Name: "Shirt", SKU: "SH1", Price: eur100})},
+		ProductStream + "p-2":  {f.event(catalog.TypeProductAdded, catalog.ProductAdded{ProductID: "p-2", StoreID: "s-1", Name: "Scarf", SKU: "SC1", Price: eur100})},
+	})
+	for _, id := range []string{"o-1", "o-2", "o-3"} {
+		f.append(map[string][]eventual.EventData{OrderStream + id: {f.event(ordering.TypeOrderPlaced,
+			ordering.OrderPlaced{OrderID: id, CustomerID: "c-1", Lines: []ordering.OrderLine{line}, Total: eur100})}})
+	}
+	f.append(map[string][]eventual.EventData{
+		OrderStream + "o-2":   {f.event(ordering.TypeOrderConfirmed, ordering.OrderConfirmed{OrderID: "o-2", CustomerID: "c-1", Total: eur100})},
+		ProductStream + "p-2": {f.event(catalog.TypeProductRemoved, catalog.ProductRemoved{ProductID: "p-2"})},
+	})
+	for _, c := range []struct{ search, rows string }{
+		{TableOrderSearch, TableOrders}, {TableProductSearch, TableProducts},
+	} {
+		// The names are views: the tables are the generation's.
+		var search, rows string
+		for _, n := range []*string{&search, &rows} {
+			name := c.search
+			if n == &rows {
+				name = c.rows
+			}
+			if err := f.store.QueryRow(ctx, "SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB $1",
+				name+"__g[0-9]*").Scan(n); err != nil {
+				t.Fatalf("table of %s: %v", name, err)
+			}
+		}
+		var docs, matched int
+		err := f.store.QueryRow(ctx, "SELECT count(*), count(r.id) FROM "+search+" s LEFT JOIN "+rows+
+			" r ON r.rowid = s.rowid AND r.id = s.id").Scan(&docs, &matched)
+		if err != nil || docs == 0 || docs != matched {
+			t.Errorf("%s: %d documents, %d numbered by their row in %s (%v)", c.search, docs, matched, c.rows, err)
+		}
+	}
+	for _, tt := range []struct {
+		q    []string
+		want int
+	}{{[]string{"lovelace"}, 3}, {[]string{"confirmed"}, 1}, {[]string{"placed", "shirt"}, 2}} {
+		got, err := f.q.SearchOrders(ctx, tt.q, 10)
+		if err != nil || len(got) != tt.want {
+			t.Errorf("orders %v: %d found (%v), want %d", tt.q, len(got), err, tt.want)
+		}
+	}
+	if got, err := f.q.SearchProducts(ctx, []string{"threads"}, 10); err != nil || len(got) != 1 || got[0].ID != "p-1" {
+		t.Errorf("products of Threads: %+v (%v), want p-1 alone", got, err)
+	}
+}

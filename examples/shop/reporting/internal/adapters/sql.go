@@ -3,7 +3,6 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -70,40 +69,49 @@ func createSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table st
 	return err
 }
 
-// searchRowID is the rowid of an ID's row in an FTS table: a 63-bit hash,
-// so that replacing a document is a lookup by rowid, not a scan.
-func searchRowID(id string) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return int64(h.Sum64() & (1<<63 - 1))
+// searchVersion is the projection version of a search mode: the search
+// table's kind is part of the schema, and so, since the second layout, is
+// how FTS documents are numbered (by the rowid of their item's row, see
+// writeSearch); a change of either rebuilds the tables.
+func searchVersion(mode SearchMode) int {
+	if mode == SearchLike {
+		return int(mode)
+	}
+	return int(mode) + 10
 }
 
-// writeSearch replaces the documents of docs (id → text).
-func writeSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table string, ids []string, docs map[string]string) error {
+// writeSearch replaces the documents of docs (id → text). An FTS document
+// is numbered by the rowid of its item's row in rows (upserted before):
+// items are added in order, so new documents go to the end of the FTS
+// tables' B-trees, where a hash of the ID would scatter each batch over
+// as many pages as it has documents.
+func writeSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table, rows string, ids []string, docs map[string]string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows := make([][]any, 0, len(ids))
-	if mode == SearchLike {
-		for _, id := range ids {
-			rows = append(rows, []any{id, strings.ToLower(docs[id])})
+	values := make([][]any, 0, len(ids))
+	for _, id := range ids {
+		if mode == SearchLike {
+			values = append(values, []any{id, strings.ToLower(docs[id])})
+		} else {
+			values = append(values, []any{id, docs[id]})
 		}
-		return insertRows(ctx, tx, "INSERT INTO "+table+" (id, doc)", rows,
+	}
+	if mode == SearchLike {
+		return insertRows(ctx, tx, "INSERT INTO "+table+" (id, doc)", values,
 			"ON CONFLICT (id) DO UPDATE SET doc = excluded.doc")
 	}
-	for _, id := range ids {
-		rows = append(rows, []any{searchRowID(id), id, docs[id]})
-	}
-	return insertRows(ctx, tx, "INSERT OR REPLACE INTO "+table+" (rowid, id, doc)", rows, "")
+	return insertRows(ctx, tx, "WITH v (id, doc) AS (", values,
+		") INSERT OR REPLACE INTO "+table+" (rowid, id, doc) SELECT r.rowid, v.id, v.doc FROM v JOIN "+rows+" r ON r.id = v.id")
 }
 
-// deleteSearch removes the document of id.
-func deleteSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table, id string) error {
+// deleteSearch removes the document of id (its row in rows still there).
+func deleteSearch(ctx context.Context, tx eventual.Tx, mode SearchMode, table, rows, id string) error {
 	var err error
 	if mode == SearchLike {
 		_, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE id = $1", id)
 	} else {
-		_, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE rowid = $1", searchRowID(id))
+		_, err = tx.Exec(ctx, "DELETE FROM "+table+" WHERE rowid = (SELECT rowid FROM "+rows+" WHERE id = $1)", id)
 	}
 	return err
 }
