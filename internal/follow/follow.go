@@ -66,14 +66,29 @@ func (f *Follower) News() <-chan struct{} {
 	return nil
 }
 
+// HeadKnower is a store that knows, without a query, a position up to
+// which its log is committed (SQLite's Store): a follower reads up to it
+// rather than query the head before each page. ok is false while the store
+// does not know (it does once a follower took News).
+type HeadKnower interface {
+	KnownHead() (head uint64, ok bool)
+}
+
 // Read returns up to limit matching events after position after.
 func (f *Follower) Read(ctx context.Context, after uint64, limit int) (Page, error) {
 	// The head is read first: every position at or below a committed head
 	// is final, so once the read below comes back short, the log up to it
-	// has been seen whole.
-	head, err := f.store.HeadPosition(ctx)
-	if err != nil {
-		return Page{Through: after}, err
+	// has been seen whole. A head known late is a lower one: the page may
+	// end short of the log's end, never beyond what is committed.
+	head, known := uint64(0), false
+	if k, ok := f.store.(HeadKnower); ok {
+		head, known = k.KnownHead()
+	}
+	if !known {
+		var err error
+		if head, err = f.store.HeadPosition(ctx); err != nil {
+			return Page{Through: after}, err
+		}
 	}
 	if head <= after {
 		return Page{Through: after}, nil

@@ -49,11 +49,13 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 	// A batch taken is written to the end; and with a context that can be
 	// cancelled, the driver runs every statement on a goroutine of its own.
 	ctx = context.WithoutCancel(ctx)
+	var last uint64 // the last position written
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		w, err := s.newWriter(ctx, tx, readWriteCache, false)
 		if err != nil {
 			return err
 		}
+		defer func() { last = w.last }()
 		for {
 			for r := b.TryNext(); r != nil; r = b.TryNext() {
 				if err := w.add(r); err != nil {
@@ -75,6 +77,7 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 			if err != nil {
 				return err
 			}
+			defer func() { last = w.last }()
 			for _, r := range b.Requests() {
 				if err := w.add(r); err != nil {
 					return err
@@ -95,6 +98,7 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 		}
 		return
 	}
+	s.noteCommitted(last)
 	s.signal.Notify()
 }
 
@@ -192,8 +196,9 @@ type writer struct {
 	// with errUnique.
 	lookupAll bool
 	p         *plan.Batch
-	now       int64 // recorded_at of the events written, unix µs
-	written   int   // rows of p.Rows inserted
+	now       int64  // recorded_at of the events written, unix µs
+	written   int    // rows of p.Rows inserted
+	last      uint64 // the position of the last row inserted
 	// args holds the arguments of one INSERT, reused from one to the next.
 	args []any
 	// since are the streams of the requests added since the last finish
@@ -279,6 +284,7 @@ func (w *writer) flushRows() error {
 		return err
 	}
 	w.written = len(w.p.Rows)
+	w.last = rows[len(rows)-1].Position
 	return nil
 }
 

@@ -72,6 +72,12 @@ type Store struct {
 	committer *groupcommit.Committer
 	signal    wake.Signal
 
+	// committed is the highest position this handle knows committed: by
+	// its own commits, and by other connections' as its watcher sees
+	// them; watching tells that the watcher has read the head once.
+	committed atomic.Uint64
+	watching  atomic.Bool
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	stop      chan struct{} // closed by Close; ends the watcher
@@ -221,11 +227,19 @@ func (s *Store) watch() {
 	defer t.Stop()
 	for {
 		var v int64
-		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil {
-			if last >= 0 && v != last {
-				s.signal.Notify()
+		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil && v != last {
+			// The head is read after data_version, so it covers the
+			// commits that changed it; and before waking, so that a
+			// follower woken finds it.
+			var head uint64
+			if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head); err == nil {
+				s.noteCommitted(head)
+				if last >= 0 {
+					s.signal.Notify()
+				}
+				last = v
+				s.watching.Store(true)
 			}
-			last = v
 		}
 		select {
 		case <-t.C:
@@ -233,6 +247,30 @@ func (s *Store) watch() {
 			return
 		}
 	}
+}
+
+// noteCommitted records that the log is committed up to position p.
+func (s *Store) noteCommitted(p uint64) {
+	for {
+		c := s.committed.Load()
+		if p <= c || s.committed.CompareAndSwap(c, p) {
+			return
+		}
+	}
+}
+
+// KnownHead returns, without a query, a position up to which the log is
+// committed, and true, once this handle follows the log (Appended was
+// called and its watcher has read the head): the position of its own last
+// commit, or of another connection's (another process's) as the watcher
+// saw it, which may be up to the poll interval late, as the wake-up is.
+// The global log's followers (projections, event relays) read up to it
+// instead of querying HeadPosition before each page.
+func (s *Store) KnownHead() (uint64, bool) {
+	if !s.watching.Load() || s.closed.Load() {
+		return 0, false
+	}
+	return s.committed.Load(), true
 }
 
 // startWatch starts the watcher once, on the first subscription.

@@ -80,6 +80,9 @@ type tx struct {
 	// to the next, so that the streams and event IDs it has seen are not
 	// read again (a batch of inbox handlers appends once per message).
 	w *writer
+	// last is the position of the last event written (0 after a
+	// rollback to a savepoint: not known).
+	last uint64
 }
 
 func (t *tx) AfterCommit(fn func()) { t.afterCommit.Add(fn) }
@@ -94,7 +97,9 @@ func (t *tx) flush(ctx context.Context) error {
 		return nil
 	}
 	t.pending = false
-	if err := t.w.finish(); err != nil {
+	w := t.w
+	defer func() { t.last = max(t.last, w.last) }() // rows written stay, even if the rest fail
+	if err := w.finish(); err != nil {
 		if isUniqueViolation(err) {
 			// The cache said a stream was at an older version than it
 			// is: it must not be trusted again.
@@ -111,6 +116,9 @@ func (t *tx) flush(ctx context.Context) error {
 // ended (err nil: committed), before the next one starts: the streams it
 // appended to get their new heads, or are forgotten if it rolled back.
 func (t *tx) commitCache(err error) {
+	if err == nil && t.last > 0 {
+		t.s.noteCommitted(t.last)
+	}
 	for id := range t.touched {
 		if h, ok := t.heads[id]; ok && err == nil {
 			t.s.cache.set(id, h)
@@ -261,6 +269,9 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 		// them what broke the transaction, if anything did.
 		t.w, t.uncached, t.pending, t.broken = nil, true, false, nil
 		clear(t.heads)
+		// Which rows survived is not known: the commit leaves the head
+		// to the watcher.
+		t.last = 0
 	}
 	return r.RowsAffected()
 }
