@@ -135,8 +135,12 @@ func (p *ordersProjection) setup(ctx context.Context, tx eventual.Tx, t projecti
 	return createSearch(ctx, tx, p.mode, t.Name(TableOrderSearch))
 }
 
-// change is an order a batch touches: as loaded, and as folded.
-type change struct{ before, after *domain.Order }
+// change is an order a batch touches: as loaded (stored: from its row),
+// and as folded.
+type change struct {
+	before, after *domain.Order
+	stored        bool
+}
 
 func (p *ordersProjection) handle(ctx context.Context, tx eventual.Tx, t projection.Tables, events []eventual.RecordedEvent) error {
 	orders := map[string]*change{}
@@ -234,7 +238,7 @@ func (p *ordersProjection) load(ctx context.Context, tx eventual.Tx, t projectio
 			if err != nil {
 				return err
 			}
-			orders[o.ID].before = o
+			orders[o.ID].before, orders[o.ID].stored = o, true
 		}
 		return rows.Err()
 	})
@@ -300,7 +304,11 @@ func (p *ordersProjection) names(ctx context.Context, tx eventual.Tx, t projecti
 // write saves the changed orders, their stores and search documents, and
 // the difference they make to the statistics and sales.
 func (p *ordersProjection) write(ctx context.Context, tx eventual.Tx, t projection.Tables, ids []string, orders map[string]*change) error {
-	var rows, storeRows [][]any
+	// Orders whose indexed columns keep their values (a payment, a
+	// shipment) are updated without naming those columns, so that SQLite
+	// leaves the indexes alone: it rewrites an index's entry whenever an
+	// UPDATE assigns one of its columns, changed or not.
+	var rows, unindexed, storeRows [][]any
 	var docIDs []string
 	docs := map[string]string{}
 	stats := map[domain.StatKey]int64{}
@@ -313,7 +321,11 @@ func (p *ordersProjection) write(ctx context.Context, tx eventual.Tx, t projecti
 		if slices.Equal(before, after) {
 			continue
 		}
-		rows = append(rows, after)
+		if c.stored && sameIndexed(before, after) {
+			unindexed = append(unindexed, after)
+		} else {
+			rows = append(rows, after)
+		}
 		if c.after.Flags&domain.SeenPlaced != 0 && c.before.Flags&domain.SeenPlaced == 0 {
 			for _, s := range c.after.StoreIDs {
 				storeRows = append(storeRows, []any{s, id, c.after.PlacedAt})
@@ -354,13 +366,12 @@ func (p *ordersProjection) write(ctx context.Context, tx eventual.Tx, t projecti
 		}
 	}
 	ot := t.Name(TableOrders)
-	set := make([]string, 0, 14)
-	for _, col := range strings.Split(orderColumns, ",")[1:] {
-		col = strings.TrimSpace(col)
-		set = append(set, col+" = excluded."+col)
-	}
 	if err := insertRows(ctx, tx, "INSERT INTO "+ot+" ("+orderColumns+")", rows,
-		"ON CONFLICT (id) DO UPDATE SET "+strings.Join(set, ", ")); err != nil {
+		"ON CONFLICT (id) DO UPDATE SET "+upsertSet(nil)); err != nil {
+		return err
+	}
+	if err := insertRows(ctx, tx, "INSERT INTO "+ot+" ("+orderColumns+")", unindexed,
+		"ON CONFLICT (id) DO UPDATE SET "+upsertSet(orderIndexed)); err != nil {
 		return err
 	}
 	if err := insertRows(ctx, tx, "INSERT INTO "+t.Name(TableOrderStores)+" (store_id, order_id, placed_at)", storeRows,
@@ -415,6 +426,33 @@ func (p *ordersProjection) write(ctx context.Context, tx eventual.Tx, t projecti
 		}
 	}
 	return nil
+}
+
+// orderIndexed are the positions in orderRow of the columns that
+// reporting_orders' indexes hold besides id: customer_id, status,
+// placed_at.
+var orderIndexed = []int{1, 3, 10}
+
+// sameIndexed tells whether two rows of orderRow agree on orderIndexed.
+func sameIndexed(a, b []any) bool {
+	for _, i := range orderIndexed {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// upsertSet returns the SET list of the upsert of reporting_orders: every
+// column but id and those at the positions skip.
+func upsertSet(skip []int) string {
+	var set []string
+	for i, col := range strings.Split(orderColumns, ",") {
+		if col = strings.TrimSpace(col); i > 0 && !slices.Contains(skip, i) {
+			set = append(set, col+" = excluded."+col)
+		}
+	}
+	return strings.Join(set, ", ")
 }
 
 // orderRow is o as the values of orderColumns.
