@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,6 +70,12 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 	forward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position LIMIT ?"
 	backward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position DESC LIMIT ?"
 	bounds := func(ctx context.Context) (uint64, uint64, bool, error) {
+		if onePage(opts) {
+			// One statement reads the whole page, and sees the log as it
+			// was when it started: no head needed to bound it. The log's
+			// followers read this way, a page at a time.
+			return 1, math.MaxInt64, false, nil
+		}
 		head, err := s.HeadPosition(ctx)
 		if err != nil {
 			return 0, 0, false, err
@@ -87,6 +94,13 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		page, err := queryEvents(ctx, s.r, iterate.Span(lo, hi, n), query, append(append([]any{lo, hi}, args...), n)...)
 		return page, s.wrapErr(ctx, err, "read all")
 	})
+}
+
+// onePage tells whether a ReadAll is one forward page (one statement) with
+// no time range.
+func onePage(opts eventual.ReadAllOptions) bool {
+	return opts.Direction != eventual.Backward && opts.Since.IsZero() && opts.Until.IsZero() &&
+		opts.Limit > 0 && opts.Limit <= iterate.DefaultPageSize
 }
 
 // firstAt returns the first event at or after position x: its position and
@@ -208,10 +222,16 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	if err := s.checkOpen(); err != nil {
 		return 0, err
 	}
+	if onHeadQuery != nil {
+		onHeadQuery()
+	}
 	var p uint64
 	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&p)
 	return p, s.wrapErr(ctx, err, "head position")
 }
+
+// onHeadQuery, when set (by tests), is told of each HeadPosition query.
+var onHeadQuery func()
 
 // Appended implements eventual.Notifier: appends by this handle wake at
 // once, those of other processes on the same file within the poll
