@@ -324,3 +324,75 @@ func TestTxWritesAppendsBeforeItsNextStatementOrFails(t *testing.T) {
 		t.Fatalf("z after the failed transaction: %v", err)
 	}
 }
+
+// A transaction that knows a stream (its own appends, the stream cache)
+// reads its events with one query, not looking the stream up first; one
+// that does not know it (after a savepoint rollback, or a stream never
+// seen) looks it up.
+func TestTxReadOfAKnownStreamSkipsTheLookup(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var looked recorder
+	onStreamInfoQuery = func(id string) { looked.add(id) }
+	defer func() { onStreamInfoQuery = nil }()
+	if _, err := s.Append(ctx, "a", eventual.NoStream, event(), event()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "b", eventual.NoStream, event()); err != nil {
+		t.Fatal(err)
+	}
+	versions := func(tx eventual.Tx, id string, from uint64) []uint64 {
+		t.Helper()
+		var vs []uint64
+		for e, err := range tx.ReadStream(ctx, id, eventual.ReadStreamOptions{From: from}) {
+			if err != nil {
+				t.Fatalf("read %s: %v", id, err)
+			}
+			vs = append(vs, e.Version)
+		}
+		return vs
+	}
+	err := s.InTx(ctx, func(tx eventual.Tx) error {
+		if got := versions(tx, "a", 2); !slices.Equal(got, []uint64{2}) {
+			t.Errorf("cached stream from 2: %v, want [2]", got)
+		}
+		if _, err := tx.Append(ctx, "c", eventual.NoStream, event(), event()); err != nil {
+			return err
+		}
+		if got := versions(tx, "c", 1); !slices.Equal(got, []uint64{1, 2}) {
+			t.Errorf("stream created in the transaction: %v, want [1 2]", got)
+		}
+		if l := looked.take(); len(l) != 0 {
+			t.Errorf("looked up %v, want no lookup of known streams", l)
+		}
+		if _, err := tx.Exec(ctx, "SAVEPOINT sp"); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "a", eventual.Exact(2), event()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO sp"); err != nil {
+			return err
+		}
+		if got := versions(tx, "a", 1); !slices.Equal(got, []uint64{1, 2}) {
+			t.Errorf("after the rollback: %v, want [1 2]", got)
+		}
+		if l := looked.take(); !slices.Equal(l, []string{"a"}) {
+			t.Errorf("after the rollback looked up %v, want [a]", l)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cache.clear()
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		if got := versions(tx, "b", 1); !slices.Equal(got, []uint64{1}) {
+			t.Errorf("stream not cached: %v, want [1]", got)
+		}
+		return nil
+	})
+	if l := looked.take(); err != nil || !slices.Equal(l, []string{"b"}) {
+		t.Errorf("stream not cached: looked up %v (%v), want [b]", l, err)
+	}
+}

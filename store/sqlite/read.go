@@ -26,10 +26,13 @@ const eventColumns = `position, stream_id, version, event_id, type, schema_versi
 
 // ReadStream implements eventual.Store.
 func (s *Store) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
-	return s.readStream(ctx, s.r, streamID, opts)
+	return s.readStream(ctx, s.r, streamID, opts, nil)
 }
 
-func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
+// readStream reads a stream through q. known, when not nil, is the stream
+// as the caller knows it (a transaction that holds the writer): its number
+// and head are not read again.
+func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts eventual.ReadStreamOptions, known *storedStream) iter.Seq2[eventual.RecordedEvent, error] {
 	if err := eventual.ValidateStreamID(streamID); err != nil {
 		return iterate.Fail(err)
 	}
@@ -40,6 +43,13 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 	resolve := func(ctx context.Context) (uint64, error) {
 		if err := s.checkOpen(); err != nil {
 			return 0, err
+		}
+		if known != nil {
+			no = known.no
+			return known.version, nil
+		}
+		if onStreamInfoQuery != nil {
+			onStreamInfoQuery(streamID)
 		}
 		st, err := s.streamInfo(ctx, q, streamID)
 		if err != nil {
@@ -229,6 +239,10 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&p)
 	return p, s.wrapErr(ctx, err, "head position")
 }
+
+// onStreamInfoQuery, when set (by tests), is told of each stream a read
+// looks up with a query before reading its events.
+var onStreamInfoQuery func(streamID string)
 
 // onHeadQuery, when set (by tests), is told of each HeadPosition query.
 var onHeadQuery func()

@@ -200,7 +200,11 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 	if onTxStreamQuery != nil {
 		onTxStreamQuery(streamID)
 	}
-	return t.s.readStream(ctx, t.tx, streamID, opts)
+	var known *storedStream
+	if no, head, ok := t.knownStream(ctx, streamID); ok {
+		known = &storedStream{id: streamID, no: no, version: head}
+	}
+	return t.s.readStream(ctx, t.tx, streamID, opts, known)
 }
 
 // onTxStreamQuery, when set (by tests), is told of each stream a
@@ -213,23 +217,29 @@ var onTxStreamQuery func(streamID string)
 // per transaction; the transaction holds the single writer, so nobody
 // commits after that).
 func (t *tx) knownHead(ctx context.Context, streamID string) (uint64, bool) {
+	_, head, ok := t.knownStream(ctx, streamID)
+	return head, ok
+}
+
+// knownStream is knownHead with the stream's number.
+func (t *tx) knownStream(ctx context.Context, streamID string) (no int64, head uint64, ok bool) {
 	if t.uncached {
-		return 0, false
+		return 0, 0, false
 	}
 	if t.w != nil {
 		if st, ok := t.w.p.Streams[streamID]; ok {
-			return st.Version, (st.Exists || st.Created) && !st.Deleted
+			return st.No, st.Version, (st.Exists || st.Created) && !st.Deleted
 		}
 	} else if !t.validated {
 		var v int64
 		if err := t.tx.QueryRowContext(context.WithoutCancel(ctx), "PRAGMA data_version").Scan(&v); err != nil {
-			return 0, false
+			return 0, 0, false
 		}
 		t.s.cache.validate(v)
 		t.validated = true
 	}
 	c, ok := t.s.cache.get(streamID)
-	return c.version, ok && !c.deleted
+	return c.no, c.version, ok && !c.deleted
 }
 
 func (t *tx) StreamInfo(ctx context.Context, streamID string) (eventual.StreamInfo, error) {
