@@ -1,12 +1,14 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -269,6 +271,44 @@ func (w *writer) add(r *groupcommit.Request) error {
 		}
 	}
 	return w.p.Plan(r)
+}
+
+// planned returns the events of streamID from version from on (up to
+// limit; 0: all), as they will be read once committed, when this writer
+// planned every one of them: from its first planned version to the
+// stream's head. Otherwise ok is false and the caller queries.
+func (w *writer) planned(streamID string, from uint64, limit int) (events []eventual.RecordedEvent, ok bool) {
+	st, found := w.p.Streams[streamID]
+	if !found || !st.Changed || st.Deleted || from > st.Version {
+		return nil, false
+	}
+	first := uint64(0)
+	for _, r := range w.p.Rows {
+		if r.StreamID != streamID {
+			continue
+		}
+		if first == 0 {
+			if first = r.Version; first > from {
+				return nil, false
+			}
+		}
+		if r.Version >= from && (limit <= 0 || len(events) < limit) {
+			events = append(events, recordedOf(r, w.now))
+		}
+	}
+	return events, first != 0
+}
+
+// recordedOf is a planned row as a read returns it once stored.
+func recordedOf(r plan.Row, now int64) eventual.RecordedEvent {
+	e := r.Event
+	md := e.Metadata
+	md.Extra = nil
+	if len(e.Metadata.Extra) > 0 {
+		md.Extra = maps.Clone(e.Metadata.Extra)
+	}
+	return eventual.RecordedEvent{ID: e.ID, StreamID: r.StreamID, Version: r.Version, Position: r.Position, Type: e.Type,
+		SchemaVersion: e.SchemaVersion, Data: bytes.Clone(e.Data), Metadata: md, RecordedAt: time.UnixMicro(now).UTC()}
 }
 
 // flushRows inserts the rows planned since the last flush.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"sync"
@@ -157,8 +158,8 @@ func TestStreamCacheFollowsTransactions(t *testing.T) {
 
 // A transaction's read past a stream's head (a cached aggregate catching
 // up) is answered without a query when the head is known, and is read
-// when it is not: after another connection appended, after the
-// transaction's own appends, and for a deleted stream.
+// when it is not: after another connection appended, and for a deleted
+// stream.
 func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 	ctx := context.Background()
 	s := openTemp(t)
@@ -200,7 +201,7 @@ func TestTxReadPastTheHeadNeedsNoQuery(t *testing.T) {
 			return nil, err
 		}
 		return read(tx, 3)
-	}, []uint64{3}, true)
+	}, []uint64{3}, false) // answered from the append (TestTxReadsItsOwnAppendsWithoutAQuery)
 	check("past the head again", func(tx eventual.Tx) ([]uint64, error) { return read(tx, 4) }, nil, false)
 
 	other, err := Open(ctx, s.Path())
@@ -394,5 +395,78 @@ func TestTxReadOfAKnownStreamSkipsTheLookup(t *testing.T) {
 	})
 	if l := looked.take(); err != nil || !slices.Equal(l, []string{"b"}) {
 		t.Errorf("stream not cached: looked up %v (%v), want [b]", l, err)
+	}
+}
+
+// A transaction's read of events it appended itself (a cached aggregate
+// one save behind, loaded again) is answered from them, without a query,
+// and reads as they do once committed; after a savepoint rollback, or
+// from a version it did not append, it queries.
+func TestTxReadsItsOwnAppendsWithoutAQuery(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var queried recorder
+	onTxStreamQuery = func(id string) { queried.add(id) }
+	defer func() { onTxStreamQuery = nil }()
+	if _, err := s.Append(ctx, "a", eventual.NoStream, event()); err != nil {
+		t.Fatal(err)
+	}
+	withMeta := func() eventual.EventData {
+		e := event()
+		e.Metadata = eventual.Metadata{CorrelationID: "c", Extra: map[string]string{"k": "v"}}
+		return e
+	}
+	read := func(tx eventual.Tx, id string, from uint64) []eventual.RecordedEvent {
+		t.Helper()
+		got, err := eventual.Collect(tx.ReadStream(ctx, id, eventual.ReadStreamOptions{From: from}))
+		if err != nil {
+			t.Fatalf("read %s from %d: %v", id, from, err)
+		}
+		return got
+	}
+	var inTx []eventual.RecordedEvent
+	err := s.InTx(ctx, func(tx eventual.Tx) error {
+		if _, err := tx.Append(ctx, "a", eventual.Exact(1), withMeta(), event()); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "n", eventual.NoStream, event()); err != nil {
+			return err
+		}
+		inTx = read(tx, "a", 2)
+		if got := read(tx, "n", 0); len(got) != 1 || got[0].Version != 1 {
+			t.Errorf("new stream from the start: %+v", got)
+		}
+		if q := queried.take(); len(q) != 0 {
+			t.Errorf("own appends read with queries of %v", q)
+		}
+		if got := read(tx, "a", 1); len(got) != 3 {
+			t.Errorf("from a version before the transaction: %d events, want 3", len(got))
+		}
+		if q := queried.take(); !slices.Equal(q, []string{"a"}) {
+			t.Errorf("from a version before the transaction: queried %v, want [a]", q)
+		}
+		if _, err := tx.Exec(ctx, "SAVEPOINT sp"); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "a", eventual.Exact(3), event()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO sp"); err != nil {
+			return err
+		}
+		if got := read(tx, "a", 2); len(got) != 2 || got[1].Version != 3 {
+			t.Errorf("after the rollback: %+v, want versions 2 and 3", got)
+		}
+		if q := queried.take(); !slices.Equal(q, []string{"a"}) {
+			t.Errorf("after the rollback: queried %v, want [a]", q)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := eventual.Collect(s.ReadStream(ctx, "a", eventual.ReadStreamOptions{From: 2}))
+	if err != nil || !reflect.DeepEqual(inTx, stored) {
+		t.Errorf("read in the transaction:\n%+v\nonce committed:\n%+v (%v)", inTx, stored, err)
 	}
 }

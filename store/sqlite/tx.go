@@ -187,11 +187,24 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 // ReadStream reads through the transaction. A forward read that starts
 // past the stream's head, as a cached aggregate's catch-up does, returns
 // nothing without a query when the head is known: from this
-// transaction's appends, or from the stream cache.
+// transaction's appends, or from the stream cache. A forward read of
+// events this transaction appended (a cached aggregate one save behind,
+// loaded again in the same transaction) is answered from them.
 func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
 	if opts.Direction == eventual.Forward && opts.From > 1 {
 		if head, ok := t.knownHead(ctx, streamID); ok && head < opts.From {
 			return func(func(eventual.RecordedEvent, error) bool) {}
+		}
+	}
+	if opts.Direction == eventual.Forward && t.w != nil {
+		if events, ok := t.w.planned(streamID, max(opts.From, 1), opts.Limit); ok {
+			return func(yield func(eventual.RecordedEvent, error) bool) {
+				for _, e := range events {
+					if !yield(e, nil) {
+						return
+					}
+				}
+			}
 		}
 	}
 	if err := t.flush(ctx); err != nil {
