@@ -51,13 +51,11 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 	// A batch taken is written to the end; and with a context that can be
 	// cancelled, the driver runs every statement on a goroutine of its own.
 	ctx = context.WithoutCancel(ctx)
-	var last uint64 // the last position written
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		w, err := s.newWriter(ctx, tx, readWriteCache, false)
 		if err != nil {
 			return err
 		}
-		defer func() { last = w.last }()
 		for {
 			for r := b.TryNext(); r != nil; r = b.TryNext() {
 				if err := w.add(r); err != nil {
@@ -79,7 +77,6 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 			if err != nil {
 				return err
 			}
-			defer func() { last = w.last }()
 			for _, r := range b.Requests() {
 				if err := w.add(r); err != nil {
 					return err
@@ -99,6 +96,12 @@ func (s *Store) commitBatch(ctx context.Context, b *groupcommit.Batch) {
 			}
 		}
 		return
+	}
+	var last uint64 // the batch's last position: what it wrote, or found stored
+	for _, r := range b.Requests() {
+		for _, res := range r.Results {
+			last = max(last, res.LastPosition)
+		}
 	}
 	s.noteCommitted(last)
 	s.signal.Notify()
@@ -198,9 +201,8 @@ type writer struct {
 	// with errUnique.
 	lookupAll bool
 	p         *plan.Batch
-	now       int64  // recorded_at of the events written, unix µs
-	written   int    // rows of p.Rows inserted
-	last      uint64 // the position of the last row inserted
+	now       int64 // recorded_at of the events written, unix µs
+	written   int   // rows of p.Rows inserted
 	// args holds the arguments of one INSERT, reused from one to the next.
 	args []any
 	// since are the streams of the requests added since the last finish
@@ -324,8 +326,15 @@ func (w *writer) flushRows() error {
 		return err
 	}
 	w.written = len(w.p.Rows)
-	w.last = rows[len(rows)-1].Position
 	return nil
+}
+
+// lastWritten returns the position of the last row inserted (0: none).
+func (w *writer) lastWritten() uint64 {
+	if w.written == 0 {
+		return 0
+	}
+	return w.p.Rows[w.written-1].Position
 }
 
 // finish inserts what is left and the rows of the streams created, and

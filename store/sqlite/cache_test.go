@@ -50,6 +50,19 @@ func (r *recorder) take() []string {
 // event is an event for the tests of this file.
 func event() eventual.EventData { return eventual.EventData{Type: "t", Data: []byte(`{}`)} }
 
+// appendUndone appends an event to stream id in tx and rolls it back to a
+// savepoint taken just before.
+func appendUndone(ctx context.Context, tx eventual.Tx, id string, expected eventual.ExpectedVersion) error {
+	if _, err := tx.Exec(ctx, "SAVEPOINT sp"); err != nil {
+		return err
+	}
+	if _, err := tx.Append(ctx, id, expected, event()); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, "ROLLBACK TO sp")
+	return err
+}
+
 // TestStreamCacheFollowsTransactions: InTx reads stream heads from the
 // cache, and the cache follows what InTx commits (and forgets what rolls
 // back) before any other append is decided on it.
@@ -366,13 +379,7 @@ func TestTxReadOfAKnownStreamSkipsTheLookup(t *testing.T) {
 		if l := looked.take(); len(l) != 0 {
 			t.Errorf("looked up %v, want no lookup of known streams", l)
 		}
-		if _, err := tx.Exec(ctx, "SAVEPOINT sp"); err != nil {
-			return err
-		}
-		if _, err := tx.Append(ctx, "a", eventual.Exact(2), event()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "ROLLBACK TO sp"); err != nil {
+		if err := appendUndone(ctx, tx, "a", eventual.Exact(2)); err != nil {
 			return err
 		}
 		if got := versions(tx, "a", 1); !slices.Equal(got, []uint64{1, 2}) {
@@ -445,13 +452,7 @@ func TestTxReadsItsOwnAppendsWithoutAQuery(t *testing.T) {
 		if q := queried.take(); !slices.Equal(q, []string{"a"}) {
 			t.Errorf("from a version before the transaction: queried %v, want [a]", q)
 		}
-		if _, err := tx.Exec(ctx, "SAVEPOINT sp"); err != nil {
-			return err
-		}
-		if _, err := tx.Append(ctx, "a", eventual.Exact(3), event()); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "ROLLBACK TO sp"); err != nil {
+		if err := appendUndone(ctx, tx, "a", eventual.Exact(3)); err != nil {
 			return err
 		}
 		if got := read(tx, "a", 2); len(got) != 2 || got[1].Version != 3 {

@@ -227,6 +227,9 @@ func (s *Store) publicStreamInfo(ctx context.Context, q querier, streamID string
 	return eventual.StreamInfo{StreamID: streamID, Version: st.version, FirstVersion: st.first, Deleted: st.deleted}, nil
 }
 
+// headQuery reads the position of the last committed event.
+const headQuery = "SELECT COALESCE(MAX(position), 0) FROM events"
+
 // HeadPosition implements eventual.Store.
 func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	if err := s.checkOpen(); err != nil {
@@ -236,7 +239,7 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 		onHeadQuery()
 	}
 	var p uint64
-	err := s.r.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&p)
+	err := s.r.QueryRowContext(ctx, headQuery).Scan(&p)
 	return p, s.wrapErr(ctx, err, "head position")
 }
 

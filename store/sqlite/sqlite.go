@@ -232,7 +232,7 @@ func (s *Store) watch() {
 			// commits that changed it; and before waking, so that a
 			// follower woken finds it.
 			var head uint64
-			if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(position), 0) FROM events").Scan(&head); err == nil {
+			if err := conn.QueryRowContext(ctx, headQuery).Scan(&head); err == nil {
 				s.noteCommitted(head)
 				if last >= 0 {
 					s.signal.Notify()

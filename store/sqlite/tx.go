@@ -98,7 +98,7 @@ func (t *tx) flush(ctx context.Context) error {
 	}
 	t.pending = false
 	w := t.w
-	defer func() { t.last = max(t.last, w.last) }() // rows written stay, even if the rest fail
+	defer func() { t.last = max(t.last, w.lastWritten()) }() // rows written stay, even if the rest fail
 	if err := w.finish(); err != nil {
 		if isUniqueViolation(err) {
 			// The cache said a stream was at an older version than it
@@ -191,10 +191,9 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 // events this transaction appended (a cached aggregate one save behind,
 // loaded again in the same transaction) is answered from them.
 func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.ReadStreamOptions) iter.Seq2[eventual.RecordedEvent, error] {
-	if opts.Direction == eventual.Forward && opts.From > 1 {
-		if head, ok := t.knownHead(ctx, streamID); ok && head < opts.From {
-			return func(func(eventual.RecordedEvent, error) bool) {}
-		}
+	no, head, known := t.knownStream(ctx, streamID)
+	if known && opts.Direction == eventual.Forward && opts.From > head {
+		return func(func(eventual.RecordedEvent, error) bool) {}
 	}
 	if opts.Direction == eventual.Forward && t.w != nil {
 		if events, ok := t.w.planned(streamID, max(opts.From, 1), opts.Limit); ok {
@@ -213,28 +212,22 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 	if onTxStreamQuery != nil {
 		onTxStreamQuery(streamID)
 	}
-	var known *storedStream
-	if no, head, ok := t.knownStream(ctx, streamID); ok {
-		known = &storedStream{id: streamID, no: no, version: head}
+	var st *storedStream
+	if known {
+		st = &storedStream{id: streamID, no: no, version: head}
 	}
-	return t.s.readStream(ctx, t.tx, streamID, opts, known)
+	return t.s.readStream(ctx, t.tx, streamID, opts, st)
 }
 
 // onTxStreamQuery, when set (by tests), is told of each stream a
 // transaction reads with a query.
 var onTxStreamQuery func(streamID string)
 
-// knownHead returns the head of a stream that exists and is not deleted,
-// if the transaction knows it without a query: it appended to the stream,
+// knownStream returns the number and head of a stream that exists and is
+// not deleted, if the transaction knows them without a query: it appended to the stream,
 // or the stream cache holds it (checked against PRAGMA data_version once
 // per transaction; the transaction holds the single writer, so nobody
 // commits after that).
-func (t *tx) knownHead(ctx context.Context, streamID string) (uint64, bool) {
-	_, head, ok := t.knownStream(ctx, streamID)
-	return head, ok
-}
-
-// knownStream is knownHead with the stream's number.
 func (t *tx) knownStream(ctx context.Context, streamID string) (no int64, head uint64, ok bool) {
 	if t.uncached {
 		return 0, 0, false
