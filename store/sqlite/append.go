@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -203,8 +202,10 @@ type writer struct {
 	p         *plan.Batch
 	now       int64 // recorded_at of the events written, unix µs
 	written   int   // rows of p.Rows inserted
-	// args holds the arguments of one INSERT, reused from one to the next.
+	// args holds the arguments of one INSERT, and opt its rows' optional
+	// columns, reused from one to the next.
 	args []any
+	opt  []rowArgs
 	// since are the streams of the requests added since the last finish
 	// (with repeats): finish looks at those, not at every stream the
 	// writer has seen in its transaction.
@@ -449,56 +450,6 @@ func (w *writer) lookup(ids []uuid.UUID) error {
 		stored[id] = loc
 	}
 	return rows.Err()
-}
-
-// chunkSizes are the row counts of the multi-row INSERT statements, so
-// that only a few distinct statements are prepared and cached.
-var chunkSizes = [...]int{64, 16, 4, 1}
-
-const eventInsertColumns = `INSERT INTO events (position, stream_no, version, stream_id, event_id, type, schema_version, data,
-	correlation_id, causation_id, tenant_id, user_id, trace_parent, trace_state, extra, recorded_at) VALUES `
-
-// insertSQL holds the INSERT statement for each chunk size.
-var insertSQL = func() map[int]string {
-	m := map[int]string{}
-	for _, n := range chunkSizes {
-		m[n] = eventInsertColumns + strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
-	}
-	return m
-}()
-
-// insertEvents writes planned events with multi-row INSERTs.
-func (w *writer) insertEvents(rows []plan.Row) error {
-	for len(rows) > 0 {
-		n := chunkSizes[len(chunkSizes)-1]
-		for _, size := range chunkSizes {
-			if len(rows) >= size {
-				n = size
-				break
-			}
-		}
-		if cap(w.args) < 16*n {
-			w.args = make([]any, 0, 16*n)
-		}
-		args := w.args[:0]
-		for _, r := range rows[:n] {
-			m := r.Event.Metadata
-			extra, err := encodeExtra(m.Extra)
-			if err != nil {
-				return err
-			}
-			args = append(args, r.Position, r.Stream.No, r.Version, r.StreamID, r.Event.ID[:], r.Event.Type, r.Event.SchemaVersion, r.Event.Data,
-				nullable(m.CorrelationID), nullable(m.CausationID), nullable(m.TenantID), nullable(m.UserID),
-				nullable(m.TraceParent), nullable(m.TraceState), extra, w.now)
-		}
-		_, err := w.tx.ExecContext(w.ctx, insertSQL[n], args...)
-		clear(args) // pins no event's data until the next insert
-		if err != nil {
-			return err
-		}
-		rows = rows[n:]
-	}
-	return nil
 }
 
 // insertStreams writes the rows of the streams the batch created. The

@@ -1,0 +1,205 @@
+package sqlite
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/eventual-go/eventual/store/internal/plan"
+)
+
+// The events of a batch are written with multi-row INSERT statements, and
+// binding their arguments is most of what the writer does in Go: every
+// argument goes through database/sql's conversion and a cgo call of its
+// own. So a statement binds only what differs from row to row. What a
+// chunk of rows shares is written into the statement instead: columns
+// that are NULL (or a schema version of 0) in every row are literals,
+// recorded_at is one parameter for all rows, and positions that follow
+// one another are the first position plus the row's offset. The shapes
+// in use are few (most batches have the same metadata columns set), and
+// each has its statement text, so the connection's statement cache holds
+// them prepared.
+
+// chunkSizes are the row counts of the multi-row INSERT statements, so
+// that only a few distinct statements are prepared and cached.
+var chunkSizes = [...]int{64, 32, 16, 8, 4, 2, 1}
+
+// insertColumns are the columns of an inserted event, in the order of the
+// INSERT's column list.
+var insertColumns = [...]string{"position", "stream_no", "version", "stream_id", "event_id", "type", "schema_version", "data",
+	"correlation_id", "causation_id", "tenant_id", "user_id", "trace_parent", "trace_state", "extra", "recorded_at"}
+
+// The columns that may be literals for a whole chunk: bit i of
+// insertShape.literal stands for optional[i], whose literal is NULL,
+// except schema_version's, which is 0.
+const (
+	colSchemaVersion = iota
+	colCorrelation
+	colCausation
+	colTenant
+	colUser
+	colTraceParent
+	colTraceState
+	colExtra
+	numOptional
+)
+
+// insertShape is what a statement binds for a chunk of rows.
+type insertShape struct {
+	rows int
+	// literal has bit i set when optional column i has its literal value
+	// in every row of the chunk.
+	literal uint16
+	// consecutive: each row's position is the one before plus one.
+	consecutive bool
+}
+
+// rowArgs are the values of a row's optional columns, as bound.
+type rowArgs [numOptional]any
+
+// optionalArgs returns r's optional column values as bound, and which of
+// them are their column's literal.
+func optionalArgs(r *plan.Row) (a rowArgs, literal uint16, err error) {
+	m := &r.Event.Metadata
+	extra, err := encodeExtra(m.Extra)
+	if err != nil {
+		return rowArgs{}, 0, err
+	}
+	a[colSchemaVersion] = int64(r.Event.SchemaVersion)
+	a[colCorrelation], a[colCausation] = nullable(m.CorrelationID), nullable(m.CausationID)
+	a[colTenant], a[colUser] = nullable(m.TenantID), nullable(m.UserID)
+	a[colTraceParent], a[colTraceState] = nullable(m.TraceParent), nullable(m.TraceState)
+	a[colExtra] = extra
+	for col, v := range a {
+		if v == nil || col == colSchemaVersion && r.Event.SchemaVersion == 0 {
+			literal |= 1 << col
+		}
+	}
+	return a, literal, nil
+}
+
+// insertStatements holds the statement text of each shape in use.
+var insertStatements sync.Map // insertShape → string
+
+// sql returns the INSERT statement of the shape. Its parameters are ?1,
+// recorded_at; ?2, the first position, when consecutive; then each row's
+// own values in column order.
+func (sh insertShape) sql() string {
+	if q, ok := insertStatements.Load(sh); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO events (")
+	b.WriteString(strings.Join(insertColumns[:], ", "))
+	b.WriteString(") VALUES ")
+	param := 1
+	if sh.consecutive {
+		param = 2
+	}
+	next := func() {
+		param++
+		b.WriteByte('?')
+		b.WriteString(strconv.Itoa(param))
+	}
+	optional := func(col int, literal string) {
+		b.WriteString(", ")
+		if sh.literal&(1<<col) != 0 {
+			b.WriteString(literal)
+		} else {
+			next()
+		}
+	}
+	for i := range sh.rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		switch {
+		case !sh.consecutive:
+			next()
+		case i == 0:
+			b.WriteString("?2")
+		default:
+			b.WriteString("?2+" + strconv.Itoa(i))
+		}
+		for range 5 { // stream_no, version, stream_id, event_id, type
+			b.WriteString(", ")
+			next()
+		}
+		optional(colSchemaVersion, "0")
+		b.WriteString(", ")
+		next() // data
+		for col := colCorrelation; col < numOptional; col++ {
+			optional(col, "NULL")
+		}
+		b.WriteString(", ?1)")
+	}
+	q, _ := insertStatements.LoadOrStore(sh, b.String())
+	return q.(string)
+}
+
+// insertEvents writes planned events with multi-row INSERTs.
+func (w *writer) insertEvents(rows []plan.Row) error {
+	for len(rows) > 0 {
+		n := chunkSizes[len(chunkSizes)-1]
+		for _, size := range chunkSizes {
+			if len(rows) >= size {
+				n = size
+				break
+			}
+		}
+		chunk := rows[:n]
+		if cap(w.opt) < n {
+			w.opt = make([]rowArgs, n)
+		}
+		opt := w.opt[:n]
+		sh := insertShape{rows: n, literal: 1<<numOptional - 1, consecutive: true}
+		for i := range chunk {
+			a, literal, err := optionalArgs(&chunk[i])
+			if err != nil {
+				return err
+			}
+			opt[i] = a
+			sh.literal &= literal
+			if i > 0 && chunk[i].Position != chunk[i-1].Position+1 {
+				sh.consecutive = false
+			}
+		}
+		args := append(w.args[:0], w.now)
+		if sh.consecutive {
+			args = append(args, int64(chunk[0].Position))
+		}
+		for i := range chunk {
+			r := &chunk[i]
+			if !sh.consecutive {
+				args = append(args, int64(r.Position))
+			}
+			args = append(args, r.Stream.No, int64(r.Version), r.StreamID, r.Event.ID[:], r.Event.Type)
+			if sh.literal&(1<<colSchemaVersion) == 0 {
+				args = append(args, opt[i][colSchemaVersion])
+			}
+			args = append(args, r.Event.Data)
+			for col := colCorrelation; col < numOptional; col++ {
+				if sh.literal&(1<<col) == 0 {
+					args = append(args, opt[i][col])
+				}
+			}
+		}
+		if onInsert != nil {
+			onInsert(n, len(args))
+		}
+		_, err := w.tx.ExecContext(w.ctx, sh.sql(), args...)
+		w.args = args
+		clear(args) // pins no event's data until the next insert
+		clear(opt)
+		if err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// onInsert, when set (by tests), is told of each INSERT of events: its
+// rows and bound arguments.
+var onInsert func(rows, args int)
