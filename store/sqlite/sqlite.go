@@ -121,6 +121,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// Keep prepared statements per connection: preparing costs more
 		// than running most of the store's statements.
 		"_stmt_cache_size": {"64"},
+		"vfs":              {walbufVFS},
+	}
+	if err := registerWalbuf(); err != nil {
+		return nil, err
 	}
 	checkpoint := fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", o.checkpointPages)
 	// Sorts, transient indexes and statement journals stay in memory: on
