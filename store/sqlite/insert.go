@@ -19,6 +19,16 @@ import (
 // in use are few (most batches have the same metadata columns set), and
 // each has its statement text, so the connection's statement cache holds
 // them prepared.
+//
+// The statements are INSERT OR ROLLBACK: a multi-row INSERT that may fail
+// on a constraint halfway (ABORT, the default) makes SQLite copy every page
+// it changes into a statement journal first, so that it can undo the
+// statement alone — 3 % of the CPU of a 64-writer bench. The writer never
+// needs that: in the group commit a stored event ID (errUnique) makes it
+// write the whole batch again in a new transaction, and transactions
+// (InTx) look every event ID up first, so their inserts cannot fail on
+// one. A constraint failure therefore rolls the transaction back, which
+// is what the callers do anyway.
 
 // chunkSizes are the row counts of the multi-row INSERT statements, so
 // that only a few distinct statements are prepared and cached.
@@ -89,7 +99,7 @@ func (sh insertShape) sql() string {
 		return q.(string)
 	}
 	var b strings.Builder
-	b.WriteString("INSERT INTO events (")
+	b.WriteString("INSERT OR ROLLBACK INTO events (")
 	b.WriteString(strings.Join(insertColumns[:], ", "))
 	b.WriteString(") VALUES ")
 	param := 1

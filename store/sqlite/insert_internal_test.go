@@ -2,9 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
 )
@@ -68,5 +72,48 @@ func TestInsertBindsOnlyWhatRowsDiffer(t *testing.T) {
 			t.Errorf("event %d read back as schema %d, data %q, metadata %+v; want %d, %q, %+v",
 				i, e.SchemaVersion, e.Data, e.Metadata, w.SchemaVersion, w.Data, w.Metadata)
 		}
+	}
+}
+
+// An append that meets an event ID already stored, in a batch with others,
+// makes the INSERT roll the whole transaction back (INSERT OR ROLLBACK: no
+// statement journal to keep); the batch is written again, with every ID
+// looked up, and each append gets its own outcome.
+func TestStoredIDInABatchRetriesTheBatch(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stored := eventual.EventData{ID: uuid.Must(uuid.NewV7()), Type: "t"}
+	first, err := s.Append(ctx, "retried", eventual.NoStream, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				if w == 0 {
+					if res, err := s.Append(ctx, "retried", eventual.Any, stored); err != nil || res != first {
+						t.Errorf("retry = %+v, %v; want %+v", res, err, first)
+					}
+					continue
+				}
+				if _, err := s.Append(ctx, fmt.Sprintf("w%d", w), eventual.Exact(uint64(i)), eventual.EventData{Type: "t"}); err != nil {
+					t.Errorf("append: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for w := 1; w < 8; w++ {
+		if got, err := eventual.Collect(s.ReadStream(ctx, fmt.Sprintf("w%d", w), eventual.ReadStreamOptions{})); err != nil || len(got) != 50 {
+			t.Fatalf("w%d holds %d events (%v), want 50", w, len(got), err)
+		}
+	}
+	if got, _ := eventual.Collect(s.ReadStream(ctx, "retried", eventual.ReadStreamOptions{})); len(got) != 1 {
+		t.Fatalf("retried holds %d events, want 1", len(got))
 	}
 }
