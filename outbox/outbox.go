@@ -78,8 +78,35 @@ func New(ctx context.Context, store eventual.TxStore, opts ...Option) (*Outbox, 
 }
 
 // insertChunk is the most rows one INSERT statement writes (7 parameters
-// a row, within both backends' limits).
-const insertChunk = 500
+// a row, within both backends' limits). Statements write a power of two
+// rows each (the most, then halving): a statement per message count
+// would be prepared anew for most transactions and push the module's
+// other statements out of the connection's cache, while these few stay
+// prepared (insertSQL).
+const insertChunk = 512
+
+// insertStatements caches insertSQL's statements.
+var insertStatements sync.Map // rows → string
+
+// insertSQL returns the INSERT … RETURNING of n messages: $1 is created_at,
+// then 7 parameters a message.
+func insertSQL(n int) string {
+	if q, ok := insertStatements.Load(n); ok {
+		return q.(string)
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO eventual_outbox (created_at, id, subject, type, key, data, metadata, reply_to) VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		p := 1 + 7*i
+		fmt.Fprintf(&q, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7)
+	}
+	q.WriteString(" RETURNING seq, id")
+	v, _ := insertStatements.LoadOrStore(n, q.String())
+	return v.(string)
+}
 
 // Add writes msgs to the outbox in tx, the caller's transaction: they are
 // relayed once it commits, and never if it rolls back. Each message keeps
@@ -126,27 +153,24 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 	}
 	now := time.Now().UnixMicro()
 	var added []hotRow
-	for start := 0; start < len(msgs); start += insertChunk {
-		end := min(start+insertChunk, len(msgs))
-		var q strings.Builder
-		q.WriteString("INSERT INTO eventual_outbox (created_at, id, subject, type, key, data, metadata, reply_to) VALUES ")
-		args := make([]any, 1, 1+7*(end-start))
+	for start := 0; start < len(msgs); {
+		n := insertChunk
+		for n > len(msgs)-start {
+			n /= 2
+		}
+		end := start + n
+		args := make([]any, 1, 1+7*n)
 		args[0] = now
 		for i := start; i < end; i++ {
-			if i > start {
-				q.WriteByte(',')
-			}
-			n := len(args)
-			fmt.Fprintf(&q, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
 			m := msgs[i]
 			args = append(args, m.ID, m.Subject, m.Type, m.Key, m.Data, metas[i], m.ReplyTo)
 		}
-		q.WriteString(" RETURNING seq, id")
-		rows, err := returned(ctx, tx, q.String(), args...)
+		rows, err := returned(ctx, tx, insertSQL(n), args...)
 		if err != nil {
 			return fmt.Errorf("outbox: add %d messages: %w", end-start, err)
 		}
 		added = appendHot(added, rows, msgs[start:end])
+		start = end
 	}
 	tx.AfterCommit(func() {
 		o.hot.add(added)

@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -347,27 +348,73 @@ func (o *Outbox) unsent(ctx context.Context, after int64) batchRead {
 // is 0, and returns how many it changed (fewer when another relay was
 // first).
 func (o *Outbox) markSent(ctx context.Context, seqs []int64) (int64, error) {
-	var q strings.Builder
-	args := make([]any, 0, len(seqs)+1)
-	if o.cfg.retention == 0 {
-		q.WriteString("DELETE FROM eventual_outbox WHERE seq IN (")
-	} else {
-		q.WriteString("UPDATE eventual_outbox SET sent_at = $1 WHERE sent_at IS NULL AND seq IN (")
-		args = append(args, time.Now().UnixMicro())
+	retain := o.cfg.retention != 0
+	var n int64
+	err := lazyTx(ctx, o.store, func(tx eventual.Tx) error {
+		n = 0
+		for rest := seqs; len(rest) > 0; {
+			chunk := rest[:min(len(rest), maxMarkChunk)]
+			rest = rest[len(chunk):]
+			query, params := markSentSQL(retain, len(chunk))
+			args := make([]any, 0, params+1)
+			if retain {
+				args = append(args, time.Now().UnixMicro())
+			}
+			for i := range params {
+				args = append(args, chunk[min(i, len(chunk)-1)])
+			}
+			m, err := tx.Exec(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			n += m
+		}
+		return nil
+	})
+	return n, err
+}
+
+// maxMarkChunk bounds the sequence numbers one statement of markSent
+// names (well under SQLite's 32,766 parameters).
+const maxMarkChunk = 1024
+
+// markSentStatements caches markSentSQL's statements.
+var markSentStatements sync.Map // [2]int{retain, params} → string
+
+// markSentSQL returns the statement that marks n rows sent (deletes them,
+// without retention) and how many sequence numbers it takes: n rounded up
+// to a power of two, the caller repeating the last one. A statement per
+// count would be prepared anew for most batches, and push the relay's
+// and its module's other statements out of the connection's cache; with
+// powers of two there are a handful. Naming a row twice in IN (…)
+// changes nothing.
+func markSentSQL(retain bool, n int) (string, int) {
+	params := 1
+	for params < n {
+		params *= 2
 	}
-	for i, seq := range seqs {
+	key := [2]int{0, params}
+	if retain {
+		key[0] = 1
+	}
+	if q, ok := markSentStatements.Load(key); ok {
+		return q.(string), params
+	}
+	var q strings.Builder
+	first := 1
+	if retain {
+		q.WriteString("UPDATE eventual_outbox SET sent_at = $1 WHERE sent_at IS NULL AND seq IN (")
+		first = 2
+	} else {
+		q.WriteString("DELETE FROM eventual_outbox WHERE seq IN (")
+	}
+	for i := range params {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		args = append(args, seq)
-		fmt.Fprintf(&q, "$%d", len(args))
+		q.WriteString("$" + strconv.Itoa(first+i))
 	}
 	q.WriteByte(')')
-	var n int64
-	err := lazyTx(ctx, o.store, func(tx eventual.Tx) error {
-		var err error
-		n, err = tx.Exec(ctx, q.String(), args...)
-		return err
-	})
-	return n, err
+	v, _ := markSentStatements.LoadOrStore(key, q.String())
+	return v.(string), params
 }

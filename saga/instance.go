@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/eventual-go/eventual"
@@ -256,20 +257,59 @@ func loadAll[D any](ctx context.Context, tx eventual.Tx, name string, ids []stri
 }
 
 // selectInstances selects columns of the instances ids of saga name.
+// Lists of up to maxPaddedIDs IDs are padded to a power of two by
+// repeating the last ID (naming an instance twice in IN (…) changes
+// nothing): a statement per list length would be prepared anew for most
+// batches and push the orchestrator's other statements out of the
+// connection's cache, while these few stay prepared.
 func selectInstances(ctx context.Context, tx eventual.Tx, columns, name string, ids []string) (eventual.Rows, error) {
+	n := len(ids)
+	if n > 0 && n <= maxPaddedIDs {
+		n = 1
+		for n < len(ids) {
+			n *= 2
+		}
+	}
+	args := make([]any, 1, n+1)
+	args[0] = name
+	for i := range n {
+		args = append(args, ids[min(i, len(ids)-1)])
+	}
+	return tx.Query(ctx, selectSQL(columns, n), args...)
+}
+
+// maxPaddedIDs bounds the ID lists selectInstances pads (well within the
+// parameter limits of both backends).
+const maxPaddedIDs = 4096
+
+// selectStatements caches selectSQL's statements of padded lists.
+var selectStatements sync.Map // selectKey → string
+
+type selectKey struct {
+	columns string
+	n       int
+}
+
+// selectSQL returns the SELECT of columns for n instance IDs ($2…).
+func selectSQL(columns string, n int) string {
+	key := selectKey{columns, n}
+	if q, ok := selectStatements.Load(key); ok {
+		return q.(string)
+	}
 	var q strings.Builder
 	q.WriteString("SELECT " + columns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
-	args := make([]any, 1, len(ids)+1)
-	args[0] = name
-	for i, id := range ids {
+	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		args = append(args, id)
-		q.WriteString("$" + strconv.Itoa(len(args)))
+		q.WriteString("$" + strconv.Itoa(i+2))
 	}
 	q.WriteByte(')')
-	return tx.Query(ctx, q.String(), args...)
+	if n > maxPaddedIDs {
+		return q.String()
+	}
+	v, _ := selectStatements.LoadOrStore(key, q.String())
+	return v.(string)
 }
 
 // row is a state encoded for its row.

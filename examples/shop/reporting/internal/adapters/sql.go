@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/eventual-go/eventual"
 )
@@ -142,43 +144,89 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 // limit is 32766, PostgreSQL's 65535).
 const maxParams = 8000
 
-// insertRows runs head VALUES (…), (…) tail for rows, in as few
-// statements as the parameter limit allows.
+// insertRows runs head VALUES (…), (…) tail for rows, in statements of
+// a power of two rows each (the most the parameter limit allows, then
+// halving): a statement per row count would be prepared anew for most
+// batches and push the module's other statements out of the
+// connection's cache, while these few stay prepared.
 func insertRows(ctx context.Context, tx eventual.Tx, head string, rows [][]any, tail string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	per := max(1, maxParams/len(rows[0]))
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		var b strings.Builder
-		args := make([]any, 0, len(part)*len(part[0]))
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for j, v := range r {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				args = append(args, v)
-				b.WriteByte('$')
-				b.WriteString(strconv.Itoa(len(args)))
-			}
-			b.WriteByte(')')
+	cols := len(rows[0])
+	most := 1
+	for most*2*cols <= maxParams {
+		most *= 2
+	}
+	args := make([]any, 0, min(len(rows), most)*cols)
+	for len(rows) > 0 {
+		n := most
+		for n > len(rows) {
+			n /= 2
 		}
-		if tail != "" {
-			b.WriteByte(' ')
-			b.WriteString(tail)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r...)
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.Exec(ctx, insertSQL(head, tail, cols, n), args...); err != nil {
 			return err
 		}
+		rows = rows[n:]
 	}
 	return nil
+}
+
+// insertKey names a statement of insertRows.
+type insertKey struct {
+	head, tail string
+	cols, rows int
+}
+
+// insertStatements caches insertSQL's statements, up to maxInsertStatements
+// of them (the callers' heads and tails are constants and table names).
+var (
+	insertStatements  sync.Map // insertKey → string
+	insertStatementsN atomic.Int64
+)
+
+const maxInsertStatements = 1024
+
+// insertSQL returns head VALUES ($1, …), … tail for rows rows of cols
+// values.
+func insertSQL(head, tail string, cols, rows int) string {
+	key := insertKey{head, tail, cols, rows}
+	if q, ok := insertStatements.Load(key); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range cols {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(i*cols + j + 1))
+		}
+		b.WriteByte(')')
+	}
+	if tail != "" {
+		b.WriteByte(' ')
+		b.WriteString(tail)
+	}
+	if insertStatementsN.Load() >= maxInsertStatements {
+		return b.String()
+	}
+	q, loaded := insertStatements.LoadOrStore(key, b.String())
+	if !loaded {
+		insertStatementsN.Add(1)
+	}
+	return q.(string)
 }
 
 // inList returns "$next, $next+1, …" for n parameters.

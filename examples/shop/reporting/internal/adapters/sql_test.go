@@ -1,0 +1,61 @@
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/store/sqlite"
+)
+
+// insertRows writes any number of rows with a handful of statements
+// (powers of two), so that they stay prepared; every row is written.
+func TestInsertRowsUsesFewStatements(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	statements := map[string]bool{}
+	total := 0
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		if _, err := tx.Exec(ctx, "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c INTEGER)"); err != nil {
+			return err
+		}
+		for n := 1; n <= 300; n++ {
+			rows := make([][]any, n)
+			for i := range rows {
+				rows[i] = []any{total + i, fmt.Sprint(i), n}
+			}
+			total += n
+			if err := insertRows(ctx, &recordingTx{Tx: tx, seen: statements}, "INSERT INTO t (a, b, c)", rows, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(statements) > 9 {
+		t.Errorf("%d distinct statements for 1 to 300 rows, want at most 9", len(statements))
+	}
+	var n int
+	if err := s.DB().QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != total {
+		t.Fatalf("table holds %d rows (%v), want %d", n, err, total)
+	}
+}
+
+// recordingTx notes the statements run through it.
+type recordingTx struct {
+	eventual.Tx
+	seen map[string]bool
+}
+
+func (r *recordingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	r.seen[query] = true
+	return r.Tx.Exec(ctx, query, args...)
+}
