@@ -78,12 +78,16 @@ func New(ctx context.Context, store eventual.TxStore, opts ...Option) (*Outbox, 
 }
 
 // insertChunk is the most rows one INSERT statement writes (7 parameters
-// a row, within both backends' limits). Statements write a power of two
-// rows each (the most, then halving): a statement per message count
-// would be prepared anew for most transactions and push the module's
-// other statements out of the connection's cache, while these few stay
-// prepared (insertSQL).
-const insertChunk = 512
+// a row, within both backends' limits). Past a few rows, statements write
+// a power of two rows each (the most, then halving): a statement per
+// message count would be prepared anew for most transactions and push
+// the module's other statements out of the connection's cache, while
+// these few stay prepared (insertSQL). Up to insertExact rows, a common
+// case, go in one statement of their own count.
+const (
+	insertChunk = 512
+	insertExact = 4
+)
 
 // insertStatements caches insertSQL's statements.
 var insertStatements sync.Map // rows → string
@@ -154,9 +158,12 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 	now := time.Now().UnixMicro()
 	var added []hotRow
 	for start := 0; start < len(msgs); {
-		n := insertChunk
-		for n > len(msgs)-start {
-			n /= 2
+		n := len(msgs) - start
+		if n > insertExact {
+			n = insertChunk
+			for n > len(msgs)-start {
+				n /= 2
+			}
 		}
 		end := start + n
 		args := make([]any, 1, 1+7*n)

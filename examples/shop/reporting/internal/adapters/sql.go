@@ -144,8 +144,9 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 // limit is 32766, PostgreSQL's 65535).
 const maxParams = 8000
 
-// insertRows runs head VALUES (…), (…) tail for rows, in statements of
-// a power of two rows each (the most the parameter limit allows, then
+// insertRows runs head VALUES (…), (…) tail for rows. Past a few rows
+// (insertExact, in one statement of their own count), statements write a
+// power of two rows each (the most the parameter limit allows, then
 // halving): a statement per row count would be prepared anew for most
 // batches and push the module's other statements out of the
 // connection's cache, while these few stay prepared.
@@ -160,9 +161,12 @@ func insertRows(ctx context.Context, tx eventual.Tx, head string, rows [][]any, 
 	}
 	args := make([]any, 0, min(len(rows), most)*cols)
 	for len(rows) > 0 {
-		n := most
-		for n > len(rows) {
-			n /= 2
+		n := len(rows)
+		if n > insertExact {
+			n = most
+			for n > len(rows) {
+				n /= 2
+			}
 		}
 		args = args[:0]
 		for _, r := range rows[:n] {
@@ -175,6 +179,10 @@ func insertRows(ctx context.Context, tx eventual.Tx, head string, rows [][]any, 
 	}
 	return nil
 }
+
+// insertExact is the most rows insertRows writes with a statement of
+// their own count.
+const insertExact = 4
 
 // insertKey names a statement of insertRows.
 type insertKey struct {
