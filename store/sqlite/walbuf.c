@@ -22,10 +22,18 @@
 ** reads each frame, then writes its header), the last of them a commit
 ** frame's header with no page after it.
 **
+** And whatever is still buffered (frames of a transaction that rolled
+** back after spilling pages) goes to the file before the connection gives
+** up the WAL's write lock, while those offsets are still its own: never
+** later, over frames another connection has committed there since. The
+** database file is wrapped for that alone: its xShmLock passes the lock
+** on after flushing the WAL file of the same connection (linked at its
+** open with sqlite3_database_file_object).
+**
 ** So what reaches the file, and when it is synced, is what SQLite asked
 ** for, in the same order; only the number of calls changes. A crash loses
-** at most frames of a transaction that has not committed. Files other than
-** WAL files are the default VFS's own.
+** at most frames of a transaction that has not committed. Other files
+** are the default VFS's own.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +43,10 @@
 #define WALBUF_SIZE (120 * 1024)
 #define WAL_FRAME_HDRSIZE 24
 
-typedef struct WalBufFile {
+typedef struct WalBufFile WalBufFile;
+typedef struct WalBufDb WalBufDb;
+
+struct WalBufFile {
   sqlite3_file base;
   sqlite3_file *real;     /* the default VFS's file, after this struct */
   unsigned char *buf;     /* writes not yet passed on, or NULL */
@@ -44,13 +55,24 @@ typedef struct WalBufFile {
   sqlite3_int64 commitPage; /* offset of the page of the commit frame whose
                             ** header was written last, or -1 */
   int afterRead;          /* the last call was a read */
-} WalBufFile;
+  WalBufDb *db;           /* the database file of the same connection */
+};
+
+/* A database file: the default VFS's, and the WAL file of the same
+** connection while it is open. */
+struct WalBufDb {
+  sqlite3_file base;
+  sqlite3_file *real;     /* the default VFS's file, after this struct */
+  WalBufFile *wal;
+};
 
 static sqlite3_vfs *walbufReal;
 
 /* Counters for tests (walbuf_stats): writes asked of WAL files, writes
-** passed on to them, and writes after a read, passed on at once. */
-static long long walbufAsked, walbufPassed, walbufAfterRead;
+** passed on to them, writes after a read, passed on at once, and WAL files
+** opened without their database file to flush them at the write lock's
+** release. */
+static long long walbufAsked, walbufPassed, walbufAfterRead, walbufUnlinked;
 static sqlite3_vfs walbufVfs;
 
 #define REALFILE(p) (((WalBufFile*)(p))->real)
@@ -68,6 +90,7 @@ static int walbufFlush(WalBufFile *p){
 static int walbufClose(sqlite3_file *f){
   WalBufFile *p = (WalBufFile*)f;
   int rc = walbufFlush(p);
+  if( p->db && p->db->wal==p ) p->db->wal = 0;
   int rc2 = p->real->pMethods->xClose(p->real);
   free(p->buf);
   p->buf = 0;
@@ -194,15 +217,89 @@ static const sqlite3_io_methods walbufMethods = {
   walbufFetch, walbufUnfetch
 };
 
-/* The default VFS's file sits after the WalBufFile, 8-byte aligned. */
+/* The default VFS's file sits after the WalBufFile or WalBufDb, 8-byte
+** aligned. */
 #define WALBUF_HDR ((int)((sizeof(WalBufFile)+7)&~7))
+#define WALBUF_DB_HDR ((int)((sizeof(WalBufDb)+7)&~7))
+
+/* The database file's methods: the default VFS's, but for xShmLock,
+** which flushes the connection's WAL buffer before it lets the write lock
+** go (slot 0 of the WAL index locks), and xClose, which unlinks. */
+#define REALDB(f) (((WalBufDb*)(f))->real)
+#define REALDBM(f) (REALDB(f)->pMethods)
+
+static int walbufDbClose(sqlite3_file *f){
+  WalBufDb *d = (WalBufDb*)f;
+  if( d->wal ) d->wal->db = 0;
+  d->wal = 0;
+  return REALDBM(f)->xClose(REALDB(f));
+}
+static int walbufDbRead(sqlite3_file *f, void *z, int n, sqlite3_int64 o){ return REALDBM(f)->xRead(REALDB(f), z, n, o); }
+static int walbufDbWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 o){ return REALDBM(f)->xWrite(REALDB(f), z, n, o); }
+static int walbufDbTruncate(sqlite3_file *f, sqlite3_int64 size){ return REALDBM(f)->xTruncate(REALDB(f), size); }
+static int walbufDbSync(sqlite3_file *f, int flags){ return REALDBM(f)->xSync(REALDB(f), flags); }
+static int walbufDbFileSize(sqlite3_file *f, sqlite3_int64 *p){ return REALDBM(f)->xFileSize(REALDB(f), p); }
+static int walbufDbLock(sqlite3_file *f, int e){ return REALDBM(f)->xLock(REALDB(f), e); }
+static int walbufDbUnlock(sqlite3_file *f, int e){ return REALDBM(f)->xUnlock(REALDB(f), e); }
+static int walbufDbCheckReservedLock(sqlite3_file *f, int *r){ return REALDBM(f)->xCheckReservedLock(REALDB(f), r); }
+static int walbufDbFileControl(sqlite3_file *f, int op, void *a){ return REALDBM(f)->xFileControl(REALDB(f), op, a); }
+static int walbufDbSectorSize(sqlite3_file *f){ return REALDBM(f)->xSectorSize(REALDB(f)); }
+static int walbufDbDeviceCharacteristics(sqlite3_file *f){ return REALDBM(f)->xDeviceCharacteristics(REALDB(f)); }
+static int walbufDbShmMap(sqlite3_file *f, int iPg, int pgsz, int b, void volatile **pp){
+  if( REALDBM(f)->iVersion<2 ) return SQLITE_IOERR;
+  return REALDBM(f)->xShmMap(REALDB(f), iPg, pgsz, b, pp);
+}
+static int walbufDbShmLock(sqlite3_file *f, int ofst, int n, int flags){
+  WalBufDb *d = (WalBufDb*)f;
+  if( REALDBM(f)->iVersion<2 ) return SQLITE_IOERR;
+  if( d->wal && (flags & SQLITE_SHM_UNLOCK) && ofst==0 ){
+    /* Frames past the commit point, if any: their error changes nothing. */
+    (void)walbufFlush(d->wal);
+  }
+  return REALDBM(f)->xShmLock(REALDB(f), ofst, n, flags);
+}
+static void walbufDbShmBarrier(sqlite3_file *f){
+  if( REALDBM(f)->iVersion>=2 ) REALDBM(f)->xShmBarrier(REALDB(f));
+}
+static int walbufDbShmUnmap(sqlite3_file *f, int del){
+  if( REALDBM(f)->iVersion<2 ) return SQLITE_OK;
+  return REALDBM(f)->xShmUnmap(REALDB(f), del);
+}
+static int walbufDbFetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp){
+  if( REALDBM(f)->iVersion<3 ){ *pp = 0; return SQLITE_OK; }
+  return REALDBM(f)->xFetch(REALDB(f), o, n, pp);
+}
+static int walbufDbUnfetch(sqlite3_file *f, sqlite3_int64 o, void *z){
+  if( REALDBM(f)->iVersion<3 ) return SQLITE_OK;
+  return REALDBM(f)->xUnfetch(REALDB(f), o, z);
+}
+
+static const sqlite3_io_methods walbufDbMethods = {
+  3,
+  walbufDbClose, walbufDbRead, walbufDbWrite, walbufDbTruncate, walbufDbSync, walbufDbFileSize,
+  walbufDbLock, walbufDbUnlock, walbufDbCheckReservedLock, walbufDbFileControl,
+  walbufDbSectorSize, walbufDbDeviceCharacteristics,
+  walbufDbShmMap, walbufDbShmLock, walbufDbShmBarrier, walbufDbShmUnmap,
+  walbufDbFetch, walbufDbUnfetch
+};
+
 
 static int walbufOpen(sqlite3_vfs *vfs, sqlite3_filename zName, sqlite3_file *f, int flags, int *pOutFlags){
   WalBufFile *p = (WalBufFile*)f;
   int rc;
   (void)vfs;
+  if( flags & SQLITE_OPEN_MAIN_DB ){
+    WalBufDb *d = (WalBufDb*)f;
+    memset(d, 0, sizeof(*d));
+    d->real = (sqlite3_file*)(((char*)f) + WALBUF_DB_HDR);
+    rc = walbufReal->xOpen(walbufReal, zName, d->real, flags, pOutFlags);
+    if( d->real->pMethods ){
+      d->base.pMethods = &walbufDbMethods;
+    }
+    return rc;
+  }
   if( (flags & SQLITE_OPEN_WAL)==0 ){
-    /* Not a WAL file: the default VFS's file itself, at the start. */
+    /* Neither: the default VFS's file itself, at the start. */
     return walbufReal->xOpen(walbufReal, zName, f, flags, pOutFlags);
   }
   memset(p, 0, sizeof(*p));
@@ -210,7 +307,14 @@ static int walbufOpen(sqlite3_vfs *vfs, sqlite3_filename zName, sqlite3_file *f,
   p->real = (sqlite3_file*)(((char*)f) + WALBUF_HDR);
   rc = walbufReal->xOpen(walbufReal, zName, p->real, flags, pOutFlags);
   if( p->real->pMethods ){
+    sqlite3_file *db = sqlite3_database_file_object(zName);
     p->base.pMethods = &walbufMethods;
+    if( db && db->pMethods==&walbufDbMethods ){
+      p->db = (WalBufDb*)db;
+      p->db->wal = p;
+    }else{
+      __atomic_fetch_add(&walbufUnlinked, 1, __ATOMIC_RELAXED);
+    }
   }
   return rc;
 }
@@ -234,7 +338,7 @@ int walbuf_register(void){
   if( real==0 ) return 1;
   walbufReal = real;
   walbufVfs.iVersion = 2;
-  walbufVfs.szOsFile = WALBUF_HDR + real->szOsFile;
+  walbufVfs.szOsFile = (WALBUF_HDR>WALBUF_DB_HDR ? WALBUF_HDR : WALBUF_DB_HDR) + real->szOsFile;
   walbufVfs.mxPathname = real->mxPathname;
   walbufVfs.zName = "eventual-walbuf";
   walbufVfs.xOpen = walbufOpen;
@@ -253,8 +357,9 @@ int walbuf_register(void){
   return sqlite3_vfs_register(&walbufVfs, 0);
 }
 
-void walbuf_stats(long long *asked, long long *passed, long long *afterRead){
+void walbuf_stats(long long *asked, long long *passed, long long *afterRead, long long *unlinked){
   *asked = __atomic_load_n(&walbufAsked, __ATOMIC_RELAXED);
   *passed = __atomic_load_n(&walbufPassed, __ATOMIC_RELAXED);
   *afterRead = __atomic_load_n(&walbufAfterRead, __ATOMIC_RELAXED);
+  *unlinked = __atomic_load_n(&walbufUnlinked, __ATOMIC_RELAXED);
 }

@@ -25,12 +25,14 @@ var registerWalbuf = sync.OnceValue(func() error {
 type walbufCounts struct {
 	// Asked counts the writes SQLite asked of WAL files, Passed the writes
 	// passed on to the files, AfterRead the writes asked right after a
-	// read (SQLite rewriting frames' checksums).
-	Asked, Passed, AfterRead int64
+	// read (SQLite rewriting frames' checksums), Unlinked the WAL files
+	// opened without a link to their database file (whose lock release
+	// flushes them).
+	Asked, Passed, AfterRead, Unlinked int64
 }
 
 func walbufStats() walbufCounts {
-	var a, p, r C.longlong
-	C.walbuf_stats(&a, &p, &r)
-	return walbufCounts{int64(a), int64(p), int64(r)}
+	var a, p, r, u C.longlong
+	C.walbuf_stats(&a, &p, &r, &u)
+	return walbufCounts{int64(a), int64(p), int64(r), int64(u)}
 }

@@ -68,17 +68,22 @@ struct sqlite3_vfs {
 
 #define SQLITE_OK 0
 #define SQLITE_NOMEM 7
+#define SQLITE_IOERR 10
+#define SQLITE_OPEN_MAIN_DB 0x00000100
 #define SQLITE_OPEN_WAL 0x00080000
+#define SQLITE_SHM_UNLOCK 1
 
 sqlite3_vfs *sqlite3_vfs_find(const char *zVfsName);
 int sqlite3_vfs_register(sqlite3_vfs*, int makeDflt);
+sqlite3_file *sqlite3_database_file_object(const char*);
 
 /* walbuf_register registers the VFS "eventual-walbuf" (see walbuf.c). */
 int walbuf_register(void);
 
 /* walbuf_stats reports, since the program started, the writes asked of
-** WAL files, those passed on to the files, and how many of the writes
-** asked came right after a read. */
-void walbuf_stats(long long *asked, long long *passed, long long *afterRead);
+** WAL files, those passed on to the files, how many of the writes asked
+** came right after a read, and the WAL files opened without a link to
+** their database file. */
+void walbuf_stats(long long *asked, long long *passed, long long *afterRead, long long *unlinked);
 
 #endif
