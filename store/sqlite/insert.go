@@ -39,9 +39,9 @@ var chunkSizes = [...]int{64, 32, 16, 8, 4, 2, 1}
 var insertColumns = [...]string{"position", "stream_no", "version", "stream_id", "event_id", "type", "schema_version", "data",
 	"correlation_id", "causation_id", "tenant_id", "user_id", "trace_parent", "trace_state", "extra", "recorded_at"}
 
-// The columns that may be literals for a whole chunk: bit i of
-// insertShape.literal stands for optional[i], whose literal is NULL,
-// except schema_version's, which is 0.
+// The columns that may be literals for a whole chunk: bit col of
+// insertShape.literal stands for the column of that constant, whose
+// literal is NULL, except schema_version's, which is 0.
 const (
 	colSchemaVersion = iota
 	colCorrelation
