@@ -51,7 +51,8 @@ func TestWALWritesAreGathered(t *testing.T) {
 // database from a copy of its files, as after a crash — after appends at
 // either sync level, and after a transaction large enough to spill pages
 // to the WAL and rewrite them, which makes SQLite rewrite frames'
-// checksums at commit.
+// checksums at commit. (The flush after a commit frame and the one at the
+// write lock's release overlap here: the test fails with both removed.)
 func TestWALBufferedCommitsAreInTheFile(t *testing.T) {
 	for _, sync := range []Synchronous{SyncFull, SyncNormal} {
 		t.Run(string(sync), func(t *testing.T) {
