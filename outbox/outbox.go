@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/internal/component"
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/internal/wake"
 	"github.com/eventual-go/eventual/transport"
 )
@@ -78,26 +79,20 @@ func New(ctx context.Context, store eventual.TxStore, opts ...Option) (*Outbox, 
 }
 
 // insertChunk is the most rows one INSERT statement writes (7 parameters
-// a row, within both backends' limits). Past a few rows, statements write
-// a power of two rows each (the most, then halving): a statement per
-// message count would be prepared anew for most transactions and push
-// the module's other statements out of the connection's cache, while
-// these few stay prepared (insertSQL). Up to insertExact rows, a common
-// case, go in one statement of their own count.
+// a row, within both backends' limits). Up to insertExact rows, a common
+// case, go in one statement of their own count; more go in power-of-two
+// chunks, so that the statements are few and stay prepared (sqltext).
 const (
 	insertChunk = 512
 	insertExact = 4
 )
 
-// insertStatements caches insertSQL's statements.
-var insertStatements sync.Map // rows → string
+// insertStatements holds the INSERT of each row count.
+var insertStatements sqltext.Cache[int]
 
-// insertSQL returns the INSERT … RETURNING of n messages: $1 is created_at,
-// then 7 parameters a message.
-func insertSQL(n int) string {
-	if q, ok := insertStatements.Load(n); ok {
-		return q.(string)
-	}
+// buildInsert returns the INSERT … RETURNING of n messages: $1 is
+// created_at, then 7 parameters a message.
+func buildInsert(n int) string {
 	var q strings.Builder
 	q.WriteString("INSERT INTO eventual_outbox (created_at, id, subject, type, key, data, metadata, reply_to) VALUES ")
 	for i := range n {
@@ -108,8 +103,7 @@ func insertSQL(n int) string {
 		fmt.Fprintf(&q, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7)
 	}
 	q.WriteString(" RETURNING seq, id")
-	v, _ := insertStatements.LoadOrStore(n, q.String())
-	return v.(string)
+	return q.String()
 }
 
 // Add writes msgs to the outbox in tx, the caller's transaction: they are
@@ -158,13 +152,7 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 	now := time.Now().UnixMicro()
 	var added []hotRow
 	for start := 0; start < len(msgs); {
-		n := len(msgs) - start
-		if n > insertExact {
-			n = insertChunk
-			for n > len(msgs)-start {
-				n /= 2
-			}
-		}
+		n := sqltext.Chunk(len(msgs)-start, insertChunk, insertExact)
 		end := start + n
 		args := make([]any, 1, 1+7*n)
 		args[0] = now
@@ -172,7 +160,7 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 			m := msgs[i]
 			args = append(args, m.ID, m.Subject, m.Type, m.Key, m.Data, metas[i], m.ReplyTo)
 		}
-		rows, err := returned(ctx, tx, insertSQL(n), args...)
+		rows, err := returned(ctx, tx, insertStatements.Get(n, buildInsert), args...)
 		if err != nil {
 			return fmt.Errorf("outbox: add %d messages: %w", end-start, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/transport"
 )
 
@@ -378,43 +379,39 @@ func (o *Outbox) markSent(ctx context.Context, seqs []int64) (int64, error) {
 // names (well under SQLite's 32,766 parameters).
 const maxMarkChunk = 1024
 
-// markSentStatements caches markSentSQL's statements.
-var markSentStatements sync.Map // [2]int{retain, params} → string
+// markKey names a statement of markSent: with retention or not, and how
+// many sequence numbers it takes.
+type markKey struct {
+	retain bool
+	params int
+}
+
+// markSentStatements holds the statements of markSent.
+var markSentStatements sqltext.Cache[markKey]
 
 // markSentSQL returns the statement that marks n rows sent (deletes them,
-// without retention) and how many sequence numbers it takes: n rounded up
-// to a power of two, the caller repeating the last one. A statement per
-// count would be prepared anew for most batches, and push the relay's
-// and its module's other statements out of the connection's cache; with
-// powers of two there are a handful. Naming a row twice in IN (…)
-// changes nothing.
+// without retention) and how many sequence numbers it takes: n padded to
+// a power of two (sqltext.Padded), the caller repeating the last one.
 func markSentSQL(retain bool, n int) (string, int) {
-	params := 1
-	for params < n {
-		params *= 2
-	}
-	key := [2]int{0, params}
-	if retain {
-		key[0] = 1
-	}
-	if q, ok := markSentStatements.Load(key); ok {
-		return q.(string), params
-	}
+	params := sqltext.Padded(n)
+	return markSentStatements.Get(markKey{retain, params}, buildMarkSent), params
+}
+
+func buildMarkSent(k markKey) string {
 	var q strings.Builder
 	first := 1
-	if retain {
+	if k.retain {
 		q.WriteString("UPDATE eventual_outbox SET sent_at = $1 WHERE sent_at IS NULL AND seq IN (")
 		first = 2
 	} else {
 		q.WriteString("DELETE FROM eventual_outbox WHERE seq IN (")
 	}
-	for i := range params {
+	for i := range k.params {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString("$" + strconv.Itoa(first+i))
 	}
 	q.WriteByte(')')
-	v, _ := markSentStatements.LoadOrStore(key, q.String())
-	return v.(string), params
+	return q.String()
 }

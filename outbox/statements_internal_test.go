@@ -102,7 +102,7 @@ func TestAddUsesFewStatements(t *testing.T) {
 			msgs[i] = transport.Message{ID: fmt.Sprintf("m-%d", total+i), Type: "t", Subject: "s", Data: []byte("{}")}
 		}
 		total += n
-		if err := s.InTx(ctx, func(tx eventual.Tx) error { return o.Add(ctx, queryRecorder{tx, seen}, msgs...) }); err != nil {
+		if err := s.InTx(ctx, func(tx eventual.Tx) error { return o.Add(ctx, testdb.Recorder{Tx: tx, Seen: seen}, msgs...) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,15 +116,4 @@ func TestAddUsesFewStatements(t *testing.T) {
 	}); err != nil || rows != int64(total) {
 		t.Fatalf("outbox holds %d messages (%v), want %d", rows, err, total)
 	}
-}
-
-// queryRecorder notes the queries run through it.
-type queryRecorder struct {
-	eventual.Tx
-	seen map[string]bool
-}
-
-func (r queryRecorder) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
-	r.seen[query] = true
-	return r.Tx.Query(ctx, query, args...)
 }

@@ -10,10 +10,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/sqltext"
 )
 
 // Status is where an instance stands.
@@ -258,58 +258,46 @@ func loadAll[D any](ctx context.Context, tx eventual.Tx, name string, ids []stri
 
 // selectInstances selects columns of the instances ids of saga name.
 // Lists of up to maxPaddedIDs IDs are padded to a power of two by
-// repeating the last ID (naming an instance twice in IN (…) changes
-// nothing): a statement per list length would be prepared anew for most
-// batches and push the orchestrator's other statements out of the
-// connection's cache, while these few stay prepared.
+// repeating the last ID (sqltext.Padded), so that the statements are few
+// and stay prepared.
 func selectInstances(ctx context.Context, tx eventual.Tx, columns, name string, ids []string) (eventual.Rows, error) {
 	n := len(ids)
-	if n > 0 && n <= maxPaddedIDs {
-		n = 1
-		for n < len(ids) {
-			n *= 2
-		}
+	if n <= maxPaddedIDs {
+		n = sqltext.Padded(n)
 	}
 	args := make([]any, 1, n+1)
 	args[0] = name
 	for i := range n {
 		args = append(args, ids[min(i, len(ids)-1)])
 	}
-	return tx.Query(ctx, selectSQL(columns, n), args...)
+	return tx.Query(ctx, selectStatements.Get(selectKey{columns, n}, buildSelect), args...)
 }
 
 // maxPaddedIDs bounds the ID lists selectInstances pads (well within the
 // parameter limits of both backends).
 const maxPaddedIDs = 4096
 
-// selectStatements caches selectSQL's statements of padded lists.
-var selectStatements sync.Map // selectKey → string
-
+// selectKey names a statement of selectInstances.
 type selectKey struct {
 	columns string
 	n       int
 }
 
-// selectSQL returns the SELECT of columns for n instance IDs ($2…).
-func selectSQL(columns string, n int) string {
-	key := selectKey{columns, n}
-	if q, ok := selectStatements.Load(key); ok {
-		return q.(string)
-	}
+// selectStatements holds the statements of selectInstances.
+var selectStatements sqltext.Cache[selectKey]
+
+// buildSelect returns the SELECT of k.columns for k.n instance IDs ($2…).
+func buildSelect(k selectKey) string {
 	var q strings.Builder
-	q.WriteString("SELECT " + columns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
-	for i := range n {
+	q.WriteString("SELECT " + k.columns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
+	for i := range k.n {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString("$" + strconv.Itoa(i+2))
 	}
 	q.WriteByte(')')
-	if n > maxPaddedIDs {
-		return q.String()
-	}
-	v, _ := selectStatements.LoadOrStore(key, q.String())
-	return v.(string)
+	return q.String()
 }
 
 // row is a state encoded for its row.

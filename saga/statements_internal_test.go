@@ -41,7 +41,7 @@ func TestSelectInstancesUsesFewStatements(t *testing.T) {
 			var got map[string]uint64
 			err := s.InTx(ctx, func(tx eventual.Tx) error {
 				var err error
-				got, err = loadVersions(ctx, queryRecorder{tx, seen}, "s", ids)
+				got, err = loadVersions(ctx, testdb.Recorder{Tx: tx, Seen: seen}, "s", ids)
 				return err
 			})
 			if err != nil {
@@ -60,15 +60,4 @@ func TestSelectInstancesUsesFewStatements(t *testing.T) {
 			t.Errorf("%d distinct statements for 1 to %d IDs, want at most 10", len(seen), stored+20)
 		}
 	})
-}
-
-// queryRecorder notes the queries run through it.
-type queryRecorder struct {
-	eventual.Tx
-	seen map[string]bool
-}
-
-func (r queryRecorder) Query(ctx context.Context, query string, args ...any) (eventual.Rows, error) {
-	r.seen[query] = true
-	return r.Tx.Query(ctx, query, args...)
 }

@@ -3,8 +3,8 @@ package sqlite
 import (
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/store/internal/plan"
 )
 
@@ -30,9 +30,10 @@ import (
 // one. A constraint failure therefore rolls the transaction back, which
 // is what the callers do anyway.
 
-// chunkSizes are the row counts of the multi-row INSERT statements, so
-// that only a few distinct statements are prepared and cached.
-var chunkSizes = [...]int{64, 32, 16, 8, 4, 2, 1}
+// maxChunk is the most rows one INSERT of events writes; a chunk is a
+// power of two rows (sqltext.Chunk), so that only a few distinct
+// statements are prepared and cached.
+const maxChunk = 64
 
 // insertColumns are the columns of an inserted event, in the order of the
 // INSERT's column list.
@@ -89,15 +90,14 @@ func optionalArgs(r *plan.Row) (a rowArgs, literal uint16, err error) {
 }
 
 // insertStatements holds the statement text of each shape in use.
-var insertStatements sync.Map // insertShape → string
+var insertStatements sqltext.Cache[insertShape]
 
 // sql returns the INSERT statement of the shape. Its parameters are ?1,
 // recorded_at; ?2, the first position, when consecutive; then each row's
 // own values in column order.
-func (sh insertShape) sql() string {
-	if q, ok := insertStatements.Load(sh); ok {
-		return q.(string)
-	}
+func (sh insertShape) sql() string { return insertStatements.Get(sh, buildInsert) }
+
+func buildInsert(sh insertShape) string {
 	var b strings.Builder
 	b.WriteString("INSERT OR ROLLBACK INTO events (")
 	b.WriteString(strings.Join(insertColumns[:], ", "))
@@ -144,20 +144,13 @@ func (sh insertShape) sql() string {
 		}
 		b.WriteString(", ?1)")
 	}
-	q, _ := insertStatements.LoadOrStore(sh, b.String())
-	return q.(string)
+	return b.String()
 }
 
 // insertEvents writes planned events with multi-row INSERTs.
 func (w *writer) insertEvents(rows []plan.Row) error {
 	for len(rows) > 0 {
-		n := chunkSizes[len(chunkSizes)-1]
-		for _, size := range chunkSizes {
-			if len(rows) >= size {
-				n = size
-				break
-			}
-		}
+		n := sqltext.Chunk(len(rows), maxChunk, 1)
 		chunk := rows[:n]
 		if cap(w.opt) < n {
 			w.opt = make([]rowArgs, n)

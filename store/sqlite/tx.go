@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"iter"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
 	"github.com/eventual-go/eventual/store/internal/iterate"
 	"github.com/eventual-go/eventual/store/internal/plan"
@@ -326,14 +325,9 @@ func (t *tx) Dialect() eventual.Dialect { return eventual.DialectSQLite }
 func (t *tx) LockLog(ctx context.Context) error { return ctx.Err() }
 
 // rebound caches what rebind returns: the same statements run over and
-// over (inbox, outbox, read models), and a statement built per call
-// should not grow the cache without bound.
-var (
-	rebound  sync.Map // query → rebound query
-	reboundN atomic.Int64
-)
-
-const maxRebound = 4096
+// over (inbox, outbox, read models); sqltext.Cache keeps statements built
+// per call from growing it without bound.
+var rebound sqltext.Cache[string]
 
 // rebind rewrites PostgreSQL-style placeholders ($1, $2, …) into SQLite's
 // numbered ones (?1, ?2, …), which bind by number in any order and any
@@ -343,14 +337,7 @@ func rebind(query string) string {
 	if !strings.Contains(query, "$") {
 		return query
 	}
-	if r, ok := rebound.Load(query); ok {
-		return r.(string)
-	}
-	r := rebindQuery(query)
-	if reboundN.Add(1) <= maxRebound {
-		rebound.Store(query, r)
-	}
-	return r
+	return rebound.Get(query, rebindQuery)
 }
 
 // rebindQuery does rebind's work.

@@ -46,9 +46,19 @@
 typedef struct WalBufFile WalBufFile;
 typedef struct WalBufDb WalBufDb;
 
-struct WalBufFile {
+/* What a WAL file and a database file of this VFS begin with: the file
+** SQLite sees, and the default VFS's file (after the struct) that the
+** calls pass on to. */
+typedef struct WalBufBase {
   sqlite3_file base;
-  sqlite3_file *real;     /* the default VFS's file, after this struct */
+  sqlite3_file *real;
+} WalBufBase;
+
+#define REAL(f) (((WalBufBase*)(f))->real)
+#define REALM(f) (REAL(f)->pMethods)
+
+struct WalBufFile {
+  WalBufBase f;
   unsigned char *buf;     /* writes not yet passed on, or NULL */
   sqlite3_int64 bufOfst;  /* file offset of buf[0] */
   int bufLen;
@@ -61,8 +71,7 @@ struct WalBufFile {
 /* A database file: the default VFS's, and the WAL file of the same
 ** connection while it is open. */
 struct WalBufDb {
-  sqlite3_file base;
-  sqlite3_file *real;     /* the default VFS's file, after this struct */
+  WalBufBase f;
   WalBufFile *wal;
 };
 
@@ -75,13 +84,49 @@ static sqlite3_vfs *walbufReal;
 static long long walbufAsked, walbufPassed, walbufAfterRead, walbufUnlinked;
 static sqlite3_vfs walbufVfs;
 
-#define REALFILE(p) (((WalBufFile*)(p))->real)
+/* Calls both kinds of file pass on as they are. The unix VFS has version 3
+** methods; the guards keep an older one from being called past its end. */
+static int passClose(sqlite3_file *f){ return REALM(f)->xClose(REAL(f)); }
+static int passRead(sqlite3_file *f, void *z, int n, sqlite3_int64 o){ return REALM(f)->xRead(REAL(f), z, n, o); }
+static int passWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 o){ return REALM(f)->xWrite(REAL(f), z, n, o); }
+static int passTruncate(sqlite3_file *f, sqlite3_int64 size){ return REALM(f)->xTruncate(REAL(f), size); }
+static int passSync(sqlite3_file *f, int flags){ return REALM(f)->xSync(REAL(f), flags); }
+static int passFileSize(sqlite3_file *f, sqlite3_int64 *p){ return REALM(f)->xFileSize(REAL(f), p); }
+static int passLock(sqlite3_file *f, int e){ return REALM(f)->xLock(REAL(f), e); }
+static int passUnlock(sqlite3_file *f, int e){ return REALM(f)->xUnlock(REAL(f), e); }
+static int passCheckReservedLock(sqlite3_file *f, int *r){ return REALM(f)->xCheckReservedLock(REAL(f), r); }
+static int passFileControl(sqlite3_file *f, int op, void *a){ return REALM(f)->xFileControl(REAL(f), op, a); }
+static int passSectorSize(sqlite3_file *f){ return REALM(f)->xSectorSize(REAL(f)); }
+static int passDeviceCharacteristics(sqlite3_file *f){ return REALM(f)->xDeviceCharacteristics(REAL(f)); }
+static int passShmMap(sqlite3_file *f, int iPg, int pgsz, int b, void volatile **pp){
+  if( REALM(f)->iVersion<2 ) return SQLITE_IOERR;
+  return REALM(f)->xShmMap(REAL(f), iPg, pgsz, b, pp);
+}
+static int passShmLock(sqlite3_file *f, int ofst, int n, int flags){
+  if( REALM(f)->iVersion<2 ) return SQLITE_IOERR;
+  return REALM(f)->xShmLock(REAL(f), ofst, n, flags);
+}
+static void passShmBarrier(sqlite3_file *f){
+  if( REALM(f)->iVersion>=2 ) REALM(f)->xShmBarrier(REAL(f));
+}
+static int passShmUnmap(sqlite3_file *f, int del){
+  if( REALM(f)->iVersion<2 ) return SQLITE_OK;
+  return REALM(f)->xShmUnmap(REAL(f), del);
+}
+static int passFetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp){
+  if( REALM(f)->iVersion<3 ){ *pp = 0; return SQLITE_OK; }
+  return REALM(f)->xFetch(REAL(f), o, n, pp);
+}
+static int passUnfetch(sqlite3_file *f, sqlite3_int64 o, void *z){
+  if( REALM(f)->iVersion<3 ) return SQLITE_OK;
+  return REALM(f)->xUnfetch(REAL(f), o, z);
+}
 
 static int walbufFlush(WalBufFile *p){
   int rc = SQLITE_OK;
   if( p->bufLen>0 ){
     __atomic_fetch_add(&walbufPassed, 1, __ATOMIC_RELAXED);
-    rc = p->real->pMethods->xWrite(p->real, p->buf, p->bufLen, p->bufOfst);
+    rc = passWrite(&p->f.base, p->buf, p->bufLen, p->bufOfst);
     p->bufLen = 0;
   }
   return rc;
@@ -91,18 +136,17 @@ static int walbufClose(sqlite3_file *f){
   WalBufFile *p = (WalBufFile*)f;
   int rc = walbufFlush(p);
   if( p->db && p->db->wal==p ) p->db->wal = 0;
-  int rc2 = p->real->pMethods->xClose(p->real);
+  int rc2 = passClose(f);
   free(p->buf);
   p->buf = 0;
   return rc!=SQLITE_OK ? rc : rc2;
 }
 
 static int walbufRead(sqlite3_file *f, void *z, int n, sqlite3_int64 ofst){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
+  int rc = walbufFlush((WalBufFile*)f);
   if( rc!=SQLITE_OK ) return rc;
-  p->afterRead = 1;
-  return p->real->pMethods->xRead(p->real, z, n, ofst);
+  ((WalBufFile*)f)->afterRead = 1;
+  return passRead(f, z, n, ofst);
 }
 
 static int walbufWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 ofst){
@@ -131,7 +175,7 @@ static int walbufWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 ofst
     rc = walbufFlush(p);
     if( rc!=SQLITE_OK ) return rc;
     __atomic_fetch_add(&walbufPassed, 1, __ATOMIC_RELAXED);
-    return p->real->pMethods->xWrite(p->real, z, n, ofst);
+    return passWrite(f, z, n, ofst);
   }
   if( p->bufLen==0 ) p->bufOfst = ofst;
   memcpy(p->buf+p->bufLen, z, n);
@@ -140,149 +184,72 @@ static int walbufWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 ofst
 }
 
 static int walbufTruncate(sqlite3_file *f, sqlite3_int64 size){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
-  if( rc!=SQLITE_OK ) return rc;
-  return p->real->pMethods->xTruncate(p->real, size);
+  int rc = walbufFlush((WalBufFile*)f);
+  return rc!=SQLITE_OK ? rc : passTruncate(f, size);
 }
 
 static int walbufSync(sqlite3_file *f, int flags){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
-  if( rc!=SQLITE_OK ) return rc;
-  return p->real->pMethods->xSync(p->real, flags);
+  int rc = walbufFlush((WalBufFile*)f);
+  return rc!=SQLITE_OK ? rc : passSync(f, flags);
 }
 
 static int walbufFileSize(sqlite3_file *f, sqlite3_int64 *pSize){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
-  if( rc!=SQLITE_OK ) return rc;
-  return p->real->pMethods->xFileSize(p->real, pSize);
-}
-
-static int walbufLock(sqlite3_file *f, int e){
-  return REALFILE(f)->pMethods->xLock(REALFILE(f), e);
-}
-static int walbufUnlock(sqlite3_file *f, int e){
-  return REALFILE(f)->pMethods->xUnlock(REALFILE(f), e);
-}
-static int walbufCheckReservedLock(sqlite3_file *f, int *pRes){
-  return REALFILE(f)->pMethods->xCheckReservedLock(REALFILE(f), pRes);
+  int rc = walbufFlush((WalBufFile*)f);
+  return rc!=SQLITE_OK ? rc : passFileSize(f, pSize);
 }
 
 static int walbufFileControl(sqlite3_file *f, int op, void *pArg){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
-  if( rc!=SQLITE_OK ) return rc;
-  return p->real->pMethods->xFileControl(p->real, op, pArg);
+  int rc = walbufFlush((WalBufFile*)f);
+  return rc!=SQLITE_OK ? rc : passFileControl(f, op, pArg);
 }
 
-static int walbufSectorSize(sqlite3_file *f){
-  return REALFILE(f)->pMethods->xSectorSize(REALFILE(f));
-}
-static int walbufDeviceCharacteristics(sqlite3_file *f){
-  return REALFILE(f)->pMethods->xDeviceCharacteristics(REALFILE(f));
-}
-
-/* A WAL file is never memory-mapped or given shared memory by SQLite;
-** these only pass the calls on. */
-static int walbufShmMap(sqlite3_file *f, int iPg, int pgsz, int b, void volatile **pp){
-  return REALFILE(f)->pMethods->xShmMap(REALFILE(f), iPg, pgsz, b, pp);
-}
-static int walbufShmLock(sqlite3_file *f, int ofst, int n, int flags){
-  return REALFILE(f)->pMethods->xShmLock(REALFILE(f), ofst, n, flags);
-}
-static void walbufShmBarrier(sqlite3_file *f){
-  REALFILE(f)->pMethods->xShmBarrier(REALFILE(f));
-}
-static int walbufShmUnmap(sqlite3_file *f, int del){
-  return REALFILE(f)->pMethods->xShmUnmap(REALFILE(f), del);
-}
 static int walbufFetch(sqlite3_file *f, sqlite3_int64 ofst, int n, void **pp){
-  WalBufFile *p = (WalBufFile*)f;
-  int rc = walbufFlush(p);
-  if( rc!=SQLITE_OK ) return rc;
-  return p->real->pMethods->xFetch(p->real, ofst, n, pp);
-}
-static int walbufUnfetch(sqlite3_file *f, sqlite3_int64 ofst, void *z){
-  return REALFILE(f)->pMethods->xUnfetch(REALFILE(f), ofst, z);
+  int rc = walbufFlush((WalBufFile*)f);
+  return rc!=SQLITE_OK ? rc : passFetch(f, ofst, n, pp);
 }
 
+/* A WAL file's methods: those that touch its contents flush first. */
 static const sqlite3_io_methods walbufMethods = {
   3,
   walbufClose, walbufRead, walbufWrite, walbufTruncate, walbufSync, walbufFileSize,
-  walbufLock, walbufUnlock, walbufCheckReservedLock, walbufFileControl,
-  walbufSectorSize, walbufDeviceCharacteristics,
-  walbufShmMap, walbufShmLock, walbufShmBarrier, walbufShmUnmap,
-  walbufFetch, walbufUnfetch
+  passLock, passUnlock, passCheckReservedLock, walbufFileControl,
+  passSectorSize, passDeviceCharacteristics,
+  passShmMap, passShmLock, passShmBarrier, passShmUnmap,
+  walbufFetch, passUnfetch
+};
+
+/* The database file's methods: the default VFS's, but for xShmLock,
+** which flushes the connection's WAL buffer before it lets the write lock
+** go (slot 0 of the WAL index locks), and xClose, which unlinks. */
+static int walbufDbClose(sqlite3_file *f){
+  WalBufDb *d = (WalBufDb*)f;
+  if( d->wal ) d->wal->db = 0;
+  d->wal = 0;
+  return passClose(f);
+}
+
+static int walbufDbShmLock(sqlite3_file *f, int ofst, int n, int flags){
+  WalBufDb *d = (WalBufDb*)f;
+  if( d->wal && (flags & SQLITE_SHM_UNLOCK) && ofst==0 ){
+    /* Frames past the commit point, if any: their error changes nothing. */
+    (void)walbufFlush(d->wal);
+  }
+  return passShmLock(f, ofst, n, flags);
+}
+
+static const sqlite3_io_methods walbufDbMethods = {
+  3,
+  walbufDbClose, passRead, passWrite, passTruncate, passSync, passFileSize,
+  passLock, passUnlock, passCheckReservedLock, passFileControl,
+  passSectorSize, passDeviceCharacteristics,
+  passShmMap, walbufDbShmLock, passShmBarrier, passShmUnmap,
+  passFetch, passUnfetch
 };
 
 /* The default VFS's file sits after the WalBufFile or WalBufDb, 8-byte
 ** aligned. */
 #define WALBUF_HDR ((int)((sizeof(WalBufFile)+7)&~7))
 #define WALBUF_DB_HDR ((int)((sizeof(WalBufDb)+7)&~7))
-
-/* The database file's methods: the default VFS's, but for xShmLock,
-** which flushes the connection's WAL buffer before it lets the write lock
-** go (slot 0 of the WAL index locks), and xClose, which unlinks. */
-#define REALDB(f) (((WalBufDb*)(f))->real)
-#define REALDBM(f) (REALDB(f)->pMethods)
-
-static int walbufDbClose(sqlite3_file *f){
-  WalBufDb *d = (WalBufDb*)f;
-  if( d->wal ) d->wal->db = 0;
-  d->wal = 0;
-  return REALDBM(f)->xClose(REALDB(f));
-}
-static int walbufDbRead(sqlite3_file *f, void *z, int n, sqlite3_int64 o){ return REALDBM(f)->xRead(REALDB(f), z, n, o); }
-static int walbufDbWrite(sqlite3_file *f, const void *z, int n, sqlite3_int64 o){ return REALDBM(f)->xWrite(REALDB(f), z, n, o); }
-static int walbufDbTruncate(sqlite3_file *f, sqlite3_int64 size){ return REALDBM(f)->xTruncate(REALDB(f), size); }
-static int walbufDbSync(sqlite3_file *f, int flags){ return REALDBM(f)->xSync(REALDB(f), flags); }
-static int walbufDbFileSize(sqlite3_file *f, sqlite3_int64 *p){ return REALDBM(f)->xFileSize(REALDB(f), p); }
-static int walbufDbLock(sqlite3_file *f, int e){ return REALDBM(f)->xLock(REALDB(f), e); }
-static int walbufDbUnlock(sqlite3_file *f, int e){ return REALDBM(f)->xUnlock(REALDB(f), e); }
-static int walbufDbCheckReservedLock(sqlite3_file *f, int *r){ return REALDBM(f)->xCheckReservedLock(REALDB(f), r); }
-static int walbufDbFileControl(sqlite3_file *f, int op, void *a){ return REALDBM(f)->xFileControl(REALDB(f), op, a); }
-static int walbufDbSectorSize(sqlite3_file *f){ return REALDBM(f)->xSectorSize(REALDB(f)); }
-static int walbufDbDeviceCharacteristics(sqlite3_file *f){ return REALDBM(f)->xDeviceCharacteristics(REALDB(f)); }
-static int walbufDbShmMap(sqlite3_file *f, int iPg, int pgsz, int b, void volatile **pp){
-  if( REALDBM(f)->iVersion<2 ) return SQLITE_IOERR;
-  return REALDBM(f)->xShmMap(REALDB(f), iPg, pgsz, b, pp);
-}
-static int walbufDbShmLock(sqlite3_file *f, int ofst, int n, int flags){
-  WalBufDb *d = (WalBufDb*)f;
-  if( REALDBM(f)->iVersion<2 ) return SQLITE_IOERR;
-  if( d->wal && (flags & SQLITE_SHM_UNLOCK) && ofst==0 ){
-    /* Frames past the commit point, if any: their error changes nothing. */
-    (void)walbufFlush(d->wal);
-  }
-  return REALDBM(f)->xShmLock(REALDB(f), ofst, n, flags);
-}
-static void walbufDbShmBarrier(sqlite3_file *f){
-  if( REALDBM(f)->iVersion>=2 ) REALDBM(f)->xShmBarrier(REALDB(f));
-}
-static int walbufDbShmUnmap(sqlite3_file *f, int del){
-  if( REALDBM(f)->iVersion<2 ) return SQLITE_OK;
-  return REALDBM(f)->xShmUnmap(REALDB(f), del);
-}
-static int walbufDbFetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp){
-  if( REALDBM(f)->iVersion<3 ){ *pp = 0; return SQLITE_OK; }
-  return REALDBM(f)->xFetch(REALDB(f), o, n, pp);
-}
-static int walbufDbUnfetch(sqlite3_file *f, sqlite3_int64 o, void *z){
-  if( REALDBM(f)->iVersion<3 ) return SQLITE_OK;
-  return REALDBM(f)->xUnfetch(REALDB(f), o, z);
-}
-
-static const sqlite3_io_methods walbufDbMethods = {
-  3,
-  walbufDbClose, walbufDbRead, walbufDbWrite, walbufDbTruncate, walbufDbSync, walbufDbFileSize,
-  walbufDbLock, walbufDbUnlock, walbufDbCheckReservedLock, walbufDbFileControl,
-  walbufDbSectorSize, walbufDbDeviceCharacteristics,
-  walbufDbShmMap, walbufDbShmLock, walbufDbShmBarrier, walbufDbShmUnmap,
-  walbufDbFetch, walbufDbUnfetch
-};
-
 
 static int walbufOpen(sqlite3_vfs *vfs, sqlite3_filename zName, sqlite3_file *f, int flags, int *pOutFlags){
   WalBufFile *p = (WalBufFile*)f;
@@ -291,10 +258,10 @@ static int walbufOpen(sqlite3_vfs *vfs, sqlite3_filename zName, sqlite3_file *f,
   if( flags & SQLITE_OPEN_MAIN_DB ){
     WalBufDb *d = (WalBufDb*)f;
     memset(d, 0, sizeof(*d));
-    d->real = (sqlite3_file*)(((char*)f) + WALBUF_DB_HDR);
-    rc = walbufReal->xOpen(walbufReal, zName, d->real, flags, pOutFlags);
-    if( d->real->pMethods ){
-      d->base.pMethods = &walbufDbMethods;
+    d->f.real = (sqlite3_file*)(((char*)f) + WALBUF_DB_HDR);
+    rc = walbufReal->xOpen(walbufReal, zName, d->f.real, flags, pOutFlags);
+    if( d->f.real->pMethods ){
+      d->f.base.pMethods = &walbufDbMethods;
     }
     return rc;
   }
@@ -304,11 +271,11 @@ static int walbufOpen(sqlite3_vfs *vfs, sqlite3_filename zName, sqlite3_file *f,
   }
   memset(p, 0, sizeof(*p));
   p->commitPage = -1;
-  p->real = (sqlite3_file*)(((char*)f) + WALBUF_HDR);
-  rc = walbufReal->xOpen(walbufReal, zName, p->real, flags, pOutFlags);
-  if( p->real->pMethods ){
+  p->f.real = (sqlite3_file*)(((char*)f) + WALBUF_HDR);
+  rc = walbufReal->xOpen(walbufReal, zName, p->f.real, flags, pOutFlags);
+  if( p->f.real->pMethods ){
     sqlite3_file *db = sqlite3_database_file_object(zName);
-    p->base.pMethods = &walbufMethods;
+    p->f.base.pMethods = &walbufMethods;
     if( db && db->pMethods==&walbufDbMethods ){
       p->db = (WalBufDb*)db;
       p->db->wal = p;

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/sqltext"
 )
 
 // SearchMode is how the full-text search tables are built and queried.
@@ -144,35 +143,24 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 // limit is 32766, PostgreSQL's 65535).
 const maxParams = 8000
 
-// insertRows runs head VALUES (…), (…) tail for rows. Past a few rows
-// (insertExact, in one statement of their own count), statements write a
-// power of two rows each (the most the parameter limit allows, then
-// halving): a statement per row count would be prepared anew for most
-// batches and push the module's other statements out of the
-// connection's cache, while these few stay prepared.
+// insertRows runs head VALUES (…), (…) tail for rows: up to insertExact
+// rows in one statement of their own count, more in power-of-two chunks
+// as large as the parameter limit allows (sqltext.Chunk), so that the
+// statements are few and stay prepared.
 func insertRows(ctx context.Context, tx eventual.Tx, head string, rows [][]any, tail string) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	cols := len(rows[0])
-	most := 1
-	for most*2*cols <= maxParams {
-		most *= 2
-	}
+	most := max(1, maxParams/cols)
 	args := make([]any, 0, min(len(rows), most)*cols)
 	for len(rows) > 0 {
-		n := len(rows)
-		if n > insertExact {
-			n = most
-			for n > len(rows) {
-				n /= 2
-			}
-		}
+		n := sqltext.Chunk(len(rows), most, insertExact)
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := tx.Exec(ctx, insertSQL(head, tail, cols, n), args...); err != nil {
+		if _, err := tx.Exec(ctx, insertStatements.Get(insertKey{head, tail, cols, n}, buildInsert), args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -190,51 +178,34 @@ type insertKey struct {
 	cols, rows int
 }
 
-// insertStatements caches insertSQL's statements, up to maxInsertStatements
-// of them (the callers' heads and tails are constants and table names).
-var (
-	insertStatements  sync.Map // insertKey → string
-	insertStatementsN atomic.Int64
-)
+// insertStatements holds the statements of insertRows.
+var insertStatements sqltext.Cache[insertKey]
 
-const maxInsertStatements = 1024
-
-// insertSQL returns head VALUES ($1, …), … tail for rows rows of cols
-// values.
-func insertSQL(head, tail string, cols, rows int) string {
-	key := insertKey{head, tail, cols, rows}
-	if q, ok := insertStatements.Load(key); ok {
-		return q.(string)
-	}
+// buildInsert returns head VALUES ($1, …), … tail for k.rows rows of
+// k.cols values.
+func buildInsert(k insertKey) string {
 	var b strings.Builder
-	b.WriteString(head)
+	b.WriteString(k.head)
 	b.WriteString(" VALUES ")
-	for i := range rows {
+	for i := range k.rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for j := range cols {
+		for j := range k.cols {
 			if j > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*cols + j + 1))
+			b.WriteString(strconv.Itoa(i*k.cols + j + 1))
 		}
 		b.WriteByte(')')
 	}
-	if tail != "" {
+	if k.tail != "" {
 		b.WriteByte(' ')
-		b.WriteString(tail)
+		b.WriteString(k.tail)
 	}
-	if insertStatementsN.Load() >= maxInsertStatements {
-		return b.String()
-	}
-	q, loaded := insertStatements.LoadOrStore(key, b.String())
-	if !loaded {
-		insertStatementsN.Add(1)
-	}
-	return q.(string)
+	return b.String()
 }
 
 // inList returns "$next, $next+1, …" for n parameters.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/testdb"
 	"github.com/eventual-go/eventual/store/sqlite"
 )
 
@@ -32,7 +33,7 @@ func TestInsertRowsUsesFewStatements(t *testing.T) {
 				rows[i] = []any{total + i, fmt.Sprint(i), n}
 			}
 			total += n
-			if err := insertRows(ctx, &recordingTx{Tx: tx, seen: statements}, "INSERT INTO t (a, b, c)", rows, ""); err != nil {
+			if err := insertRows(ctx, testdb.Recorder{Tx: tx, Seen: statements}, "INSERT INTO t (a, b, c)", rows, ""); err != nil {
 				return err
 			}
 		}
@@ -49,15 +50,4 @@ func TestInsertRowsUsesFewStatements(t *testing.T) {
 	if err := s.DB().QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != total {
 		t.Fatalf("table holds %d rows (%v), want %d", n, err, total)
 	}
-}
-
-// recordingTx notes the statements run through it.
-type recordingTx struct {
-	eventual.Tx
-	seen map[string]bool
-}
-
-func (r *recordingTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	r.seen[query] = true
-	return r.Tx.Exec(ctx, query, args...)
 }
