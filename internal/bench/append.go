@@ -62,6 +62,7 @@ func runAppendCase(ctx context.Context, cfg Config, st eventual.Store, c appendC
 	if reports {
 		before = gc.GroupCommitStats()
 	}
+	cpu := measureCPU()
 	begin := time.Now()
 	deadline = begin.Add(cfg.Duration)
 	close(start)
@@ -69,6 +70,7 @@ func runAppendCase(ctx context.Context, cfg Config, st eventual.Store, c appendC
 	elapsed := time.Since(begin)
 
 	res := Result{Backend: c.backend, Kind: KindAppend, Writers: c.writers, EventsPerAppend: c.eventsPerAppend, Seconds: elapsed.Seconds()}
+	cpu(&res)
 	var all []time.Duration
 	for _, s := range stats {
 		res.Appends += s.appends
@@ -96,9 +98,9 @@ func runAppendCase(ctx context.Context, cfg Config, st eventual.Store, c appendC
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	p.printf("%v: %s events/s, %s appends/s, p50 %s ms, p99 %s ms, p99.9 %s ms, %d errors (%.2fs)%s",
+	p.printf("%v: %s events/s, %s appends/s, p50 %s ms, p99 %s ms, p99.9 %s ms, %d errors (%.2fs)%s; cpu busy/steal %s %%",
 		c, rate(res.EventsPerSecond), rate(res.AppendsPerSecond),
-		msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, elapsed.Seconds(), batches)
+		msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, elapsed.Seconds(), batches, cpuText(res))
 	return res, nil
 }
 

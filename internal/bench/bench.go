@@ -121,6 +121,7 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			rc := cfg
 			rc.RawBatch = batch
 			p.printf("%s raw insert: running for %v, %d rows per transaction", name, cfg.Duration, batch)
+			cpu := measureCPU()
 			o, err := b.raw(ctx, rc)
 			switch {
 			case ctx.Err() != nil:
@@ -135,8 +136,9 @@ func runBackend(ctx context.Context, cfg Config, name string, rep *Report, p *pr
 			raw := Result{Backend: name, Kind: KindRawInsert, Seconds: o.elapsed.Seconds(), Rows: o.rows,
 				BatchRows: batch, RowsPerSecond: float64(o.rows) / o.elapsed.Seconds(), Method: o.method,
 				CommitP50Ms: ms(o.commitP50)}
+			cpu(&raw)
 			rep.Results = append(rep.Results, raw)
-			p.printf("%s raw insert: %s rows/s (%.2fs); a one-row commit: p50 %s ms", name, rate(raw.RowsPerSecond), raw.Seconds, msText(raw.CommitP50Ms))
+			p.printf("%s raw insert: %s rows/s (%.2fs); a one-row commit: p50 %s ms; cpu busy/steal %s %%", name, rate(raw.RowsPerSecond), raw.Seconds, msText(raw.CommitP50Ms), cpuText(raw))
 			if ratio, ok := storeRawRatio(rep.Results, raw); ok {
 				rep.Results = append(rep.Results, ratio)
 				p.printf("%s store/raw (%d rows a transaction): %.3f", name, batch, ratio.Ratio)

@@ -85,6 +85,14 @@ type Result struct {
 	Batches int64   `json:"batches,omitempty"`
 	BatchMs float64 `json:"batch_ms,omitempty"`
 
+	// CPUBusyPercent and CPUStealPercent are the shares of the machine's
+	// CPU time (all CPUs) that was busy, and that the hypervisor stole,
+	// while an append case or raw baseline ran (CPUMeasured: /proc/stat
+	// could be read). Steal means a slower machine: compare runs with it.
+	CPUBusyPercent  float64 `json:"cpu_busy_percent,omitempty"`
+	CPUStealPercent float64 `json:"cpu_steal_percent,omitempty"`
+	CPUMeasured     bool    `json:"cpu_measured,omitempty"`
+
 	// Errors counts failed appends; FirstError is the first of them.
 	Errors     int64  `json:"errors"`
 	FirstError string `json:"first_error,omitempty"`
@@ -254,9 +262,10 @@ func (r Report) WriteTable(w io.Writer) error {
 			if res.Batches > 0 {
 				perBatch, batchMs = strconv.FormatFloat(float64(res.Appends)/float64(res.Batches), 'f', 1, 64), msText(res.BatchMs)
 			}
-			appends = append(appends, fmt.Sprintf("%s\tappend\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t",
+			appends = append(appends, fmt.Sprintf("%s\tappend\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t",
 				res.Backend, res.Writers, res.EventsPerAppend, rate(res.EventsPerSecond), rate(res.AppendsPerSecond),
-				msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, perBatch, batchMs))
+				msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), msText(res.LatencyP999Ms), res.Errors, perBatch, batchMs,
+				cpuText(res)))
 		case KindRawInsert:
 			// The ceiling: a batch holds at most one append per writer and
 			// pays at least one commit.
@@ -273,9 +282,9 @@ func (r Report) WriteTable(w io.Writer) error {
 					}
 				}
 			}
-			raw = append(raw, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t",
+			raw = append(raw, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t",
 				res.Backend, res.Method, res.BatchRows, rate(res.RowsPerSecond), ratioCase, storeRate, ratio,
-				commit, ceiling))
+				commit, ceiling, cpuText(res)))
 		case KindReadStream:
 			reads = append(reads, fmt.Sprintf("%s\tReadStream, one stream forward\t%d\t%s\t%.3f\t",
 				res.Backend, res.Events, rate(res.EventsPerSecond), res.Seconds))
@@ -319,9 +328,9 @@ func (r Report) WriteTable(w io.Writer) error {
 				res.Backend, res.History, from, res.Loads, msText(res.LatencyP50Ms), msText(res.LatencyP99Ms), replay))
 		}
 	}
-	table("APPENDS", "backend\tcase\twriters\tevents/append\tevents/s\tappends/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tappends/batch\tms/batch\t", appends)
+	table("APPENDS", "backend\tcase\twriters\tevents/append\tevents/s\tappends/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\tappends/batch\tms/batch\tcpu busy/steal %\t", appends)
 	table("RAW LIMIT (same database, same table shape, no event-store logic)",
-		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t1-row commit p50 ms\tceiling events/s\t", raw)
+		"backend\tmethod\tbatch\trows/s\tcompared with store case\tstore events/s\tstore/raw\t1-row commit p50 ms\tceiling events/s\tcpu busy/steal %\t", raw)
 	table("READS", "backend\tread\tevents\tevents/s\tseconds\t", reads)
 	table("PROJECTIONS AND MESSAGING", "backend\tcase\tevents\tevents/s\tp50 ms\tp99 ms\tp99.9 ms\terrors\t", messaging)
 	table("AGGREGATE LOADS", "backend\thistory\tfrom\tloads\tp50 ms\tp99 ms\treplayed events/s\t", loads)
