@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/eventual-go/eventual/internal/cpustat"
 )
 
 // Options configure a run.
@@ -102,6 +104,10 @@ type Summary struct {
 	P90 time.Duration `json:"p90"`
 	P99 time.Duration `json:"p99"`
 	Max time.Duration `json:"max"`
+	// Machine is how busy this machine's CPUs were while orders were
+	// placed (the shop's, this load's and anything else's), and how much
+	// the hypervisor stole; nil where it cannot be read (not Linux).
+	Machine *cpustat.Use `json:"machine,omitempty"`
 }
 
 // String renders s for people.
@@ -125,6 +131,9 @@ func (s Summary) String() string {
 			fmt.Fprintf(&b, " %s=%d", k, s.Errors[k])
 		}
 		b.WriteString("\n")
+	}
+	if s.Machine != nil {
+		fmt.Fprintf(&b, "machine CPU while placing: %.0f %% busy, %.0f %% stolen by the hypervisor\n", s.Machine.BusyPercent, s.Machine.StealPercent)
 	}
 	return b.String()
 }
@@ -172,6 +181,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return Summary{}, ctx.Err()
 	}
 
+	cpu := cpustat.Take()
 	start := time.Now()
 	r.windowOpen.Store(true)
 	progressDone := r.progress(ctx, start)
@@ -197,6 +207,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	wg.Wait()
 	window := time.Since(start)
 	r.windowOpen.Store(false)
+	machine, measured := cpustat.Since(cpu)
 	confirmedInWindow := r.confirmedInWindow.Load()
 
 	deadline := time.Now().Add(o.Drain)
@@ -213,6 +224,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		Confirmed: int(r.confirmed.Load()), Rejected: int(r.rejected.Load()), Unfinished: len(r.sentAt), Errors: r.errs,
 		PlacedPerSecond:    float64(r.placed.Load()) / window.Seconds(),
 		ConfirmedPerSecond: float64(confirmedInWindow) / window.Seconds()}
+	if measured {
+		s.Machine = &machine
+	}
 	if s.Unfinished > 0 {
 		s.Errors["unfinished"] = s.Unfinished
 	}
