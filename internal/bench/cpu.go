@@ -3,22 +3,21 @@ package bench
 import "github.com/eventual-go/eventual/internal/cpustat"
 
 // measureCPU starts measuring the machine's CPU use (internal/cpustat);
-// the function it returns records the shares since then on res.
+// the function it returns records it on res.
 func measureCPU() func(res *Result) {
 	before := cpustat.Take()
 	return func(res *Result) {
 		if u, ok := cpustat.Since(before); ok {
-			res.CPUBusyPercent, res.CPUStealPercent = u.BusyPercent, u.StealPercent
-			res.CPUMeasured = true
+			res.CPU = &u
 		}
 	}
 }
 
-// cpuText formats a result's CPU shares for the tables: "busy/steal" in
-// percent, or "-" when they were not measured.
+// cpuText formats a result's CPU use for the tables: "busy/steal" in
+// percent, or "-" when it was not measured.
 func cpuText(res Result) string {
-	if !res.CPUMeasured {
+	if res.CPU == nil {
 		return "-"
 	}
-	return cpustat.Use{BusyPercent: res.CPUBusyPercent, StealPercent: res.CPUStealPercent}.String()
+	return res.CPU.String()
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/eventual-go/eventual/internal/cpustat"
 )
 
 // Kind says what a [Result] measured.
@@ -85,13 +87,11 @@ type Result struct {
 	Batches int64   `json:"batches,omitempty"`
 	BatchMs float64 `json:"batch_ms,omitempty"`
 
-	// CPUBusyPercent and CPUStealPercent are the shares of the machine's
-	// CPU time (all CPUs) that was busy, and that the hypervisor stole,
-	// while an append case or raw baseline ran (CPUMeasured: /proc/stat
-	// could be read). Steal means a slower machine: compare runs with it.
-	CPUBusyPercent  float64 `json:"cpu_busy_percent,omitempty"`
-	CPUStealPercent float64 `json:"cpu_steal_percent,omitempty"`
-	CPUMeasured     bool    `json:"cpu_measured,omitempty"`
+	// CPU is how busy the machine's CPUs were (all of them) while an
+	// append case or raw baseline ran, and how much of their time the
+	// hypervisor stole; nil where /proc/stat cannot be read. Steal means a
+	// slower machine: compare runs with it.
+	CPU *cpustat.Use `json:"cpu,omitempty"`
 
 	// Errors counts failed appends; FirstError is the first of them.
 	Errors     int64  `json:"errors"`

@@ -58,8 +58,8 @@ func parseLine(line string) Sample {
 // Use is the share of the machine's CPU time between two samples that was
 // busy, and the share the hypervisor stole, in percent of all CPUs.
 type Use struct {
-	BusyPercent  float64 `json:"cpu_busy_percent"`
-	StealPercent float64 `json:"cpu_steal_percent"`
+	BusyPercent  float64 `json:"busy_percent"`
+	StealPercent float64 `json:"steal_percent"`
 }
 
 // Between returns the use from a to b, and false when either sample is
