@@ -119,7 +119,13 @@ type NoSyncTxStore interface {
 // after InTx's fn returns, nor from several goroutines at once.
 type Tx interface {
 	// Append, AppendMulti, ReadStream and StreamInfo behave as the Store's,
-	// inside the transaction: they see the transaction's own writes.
+	// inside the transaction: they see the transaction's own writes. One
+	// difference: an append that expects no stream or an exact version and
+	// carries an event ID stored in another stream (or elsewhere in its
+	// own) is not refused alone with [ErrInvalidArgument]; the transaction
+	// fails with an error, writing nothing. (Such IDs are looked up only
+	// after a version conflict, which a retry of a stored append always
+	// meets; that spares a query per append.)
 	Append(ctx context.Context, streamID string, expected ExpectedVersion, events ...EventData) (AppendResult, error)
 	AppendMulti(ctx context.Context, appends ...AppendRequest) ([]AppendResult, error)
 	ReadStream(ctx context.Context, streamID string, opts ReadStreamOptions) iter.Seq2[RecordedEvent, error]

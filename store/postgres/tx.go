@@ -100,13 +100,16 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lookUpFirst := plan.LookUpFirst(appends)
 	appends, err := eventual.PrepareAppend(appends, t.s.opts.maxEventSize)
 	if err != nil {
 		return nil, err
 	}
-	// Every event ID is looked up first, so that no insert fails: a failed
-	// statement would abort the caller's whole transaction.
-	w := &batchWriter{s: t.s, q: t.tx, lock: !t.locked, lookupAll: true}
+	// No insert may meet a stored event ID: a failed statement would abort
+	// the caller's whole transaction. So event IDs are looked up first, or
+	// after a version conflict where a retry would meet one
+	// (plan.LookUpFirst).
+	w := &batchWriter{s: t.s, q: t.tx, lock: !t.locked, lookupAll: lookUpFirst}
 	r := groupcommit.NewRequest(appends)
 	if _, err := w.write(ctx, []*groupcommit.Request{r}); err != nil {
 		return nil, t.s.wrapErr(ctx, err, "append")

@@ -195,9 +195,11 @@ type writer struct {
 	// an InTx transaction may still roll back, so InTx records its
 	// streams once committed (tx.commitCache).
 	cache, writeCache bool
-	// lookupAll looks up every event ID before deciding, so no insert
-	// can fail; otherwise an insert that meets a stored ID fails the batch
-	// with errUnique.
+	// lookupAll looks up the event IDs of each request before deciding
+	// (in a transaction, those of requests that need it: addLooking), so
+	// that no insert fails; otherwise an insert that meets a stored ID
+	// fails the batch with errUnique. IDs are looked up after a version
+	// conflict either way.
 	lookupAll bool
 	p         *plan.Batch
 	now       int64 // recorded_at of the events written, unix µs
@@ -229,14 +231,14 @@ func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, looku
 	}
 	w := &writer{s: s, ctx: ctx, tx: tx, cache: cache != noCache, writeCache: cache == readWriteCache, lookupAll: lookupAll, p: plan.New(),
 		now: plan.Recorded(s.opts.now(), time.UnixMicro(lastRecorded)).UnixMicro()}
-	if !lookupAll {
-		w.p.Lookup = func(events []eventual.EventData) error {
-			ids := make([]uuid.UUID, len(events))
-			for i, e := range events {
-				ids[i] = e.ID
-			}
-			return w.lookup(ids)
+	// After a conflict the IDs are looked up, even with lookupAll: a
+	// transaction looks up first only the requests that need it.
+	w.p.Lookup = func(events []eventual.EventData) error {
+		ids := make([]uuid.UUID, len(events))
+		for i, e := range events {
+			ids[i] = e.ID
 		}
+		return w.lookup(ids)
 	}
 	w.p.NextPosition = func() (uint64, error) {
 		lastPos++
@@ -250,8 +252,16 @@ func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, looku
 	return w, nil
 }
 
-// add plans one request, reading the streams it needs first.
-func (w *writer) add(r *groupcommit.Request) error {
+// add plans one request, reading the streams it needs first, and with
+// lookupAll where its event IDs are stored.
+func (w *writer) add(r *groupcommit.Request) error { return w.addLooking(r, w.lookupAll) }
+
+// addLookingUpOnConflict is add for a request whose retry would meet a
+// version conflict (plan.LookUpFirst): its event IDs are looked up only
+// then, even with lookupAll.
+func (w *writer) addLookingUpOnConflict(r *groupcommit.Request) error { return w.addLooking(r, false) }
+
+func (w *writer) addLooking(r *groupcommit.Request, lookup bool) error {
 	var todo []string
 	for _, a := range r.Appends {
 		w.since = append(w.since, a.StreamID)
@@ -262,7 +272,7 @@ func (w *writer) add(r *groupcommit.Request) error {
 	if err := w.loadStreams(todo); err != nil {
 		return err
 	}
-	if w.lookupAll {
+	if lookup {
 		var ids []uuid.UUID
 		for _, a := range r.Appends {
 			for _, e := range a.Events {
@@ -411,11 +421,18 @@ func (w *writer) loadStreams(ids []string) error {
 	return rows.Err()
 }
 
+// onLookup, when set (by tests), is told of the event IDs each writer
+// looks up.
+var onLookup func(ids []uuid.UUID)
+
 // lookup adds where the given event IDs are stored to the plan.
 func (w *writer) lookup(ids []uuid.UUID) error {
 	stored := w.p.Stored
 	if len(ids) == 0 {
 		return nil
+	}
+	if onLookup != nil {
+		onLookup(ids)
 	}
 	const columns = "SELECT event_id, stream_id, version, position FROM events WHERE "
 	var rows *sql.Rows

@@ -137,6 +137,7 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	lookUpFirst := plan.LookUpFirst(appends)
 	appends, err := eventual.PrepareAppend(appends, t.s.opts.maxEventSize)
 	if err != nil {
 		return nil, err
@@ -145,7 +146,9 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 		return nil, t.broken
 	}
 	if t.w == nil {
-		// Every event ID is looked up first, so that no insert fails.
+		// No insert may meet a stored event ID: IDs are looked up first,
+		// or after a version conflict where a retry would meet one
+		// (plan.LookUpFirst).
 		use := readCache
 		if t.uncached {
 			use = noCache
@@ -163,7 +166,11 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	for _, a := range appends {
 		t.touched[a.StreamID] = true // forgotten by the cache unless committed as planned
 	}
-	if err := t.w.add(r); err != nil {
+	add := t.w.add
+	if !lookUpFirst {
+		add = t.w.addLookingUpOnConflict
+	}
+	if err := add(r); err != nil {
 		err = t.s.wrapErr(ctx, err, "append")
 		if t.pending {
 			// The writer goes, and the rows it had not written with it.

@@ -498,33 +498,47 @@ func testTransactions(t *testing.T, b Backend) {
 	})
 
 	t.Run("appends retried in a transaction", func(t *testing.T) {
-		// An inbox that ingests events appends them with their own IDs: a
-		// retry, in a later transaction, returns what the first stored.
+		// An inbox that ingests events appends them with their own IDs,
+		// expecting any version; an aggregate with its own IDs too,
+		// expecting no stream, then exact versions. A retry, in a later
+		// transaction, returns what the first stored.
 		one, two := []eventual.EventData{withID(ev("r", 1))}, []eventual.EventData{withID(ev("r", 2)), withID(ev("r", 3))}
-		var first []eventual.AppendResult
-		for attempt := range 2 {
-			var got []eventual.AppendResult
-			err := s.InTx(ctx, func(tx eventual.Tx) error {
-				for _, evs := range [][]eventual.EventData{one, two} {
-					r, err := tx.Append(ctx, "tx-retry", eventual.Any, evs...)
-					if err != nil {
-						return err
+		for _, c := range []struct {
+			stream   string
+			expected [2]eventual.ExpectedVersion
+		}{
+			{"tx-retry", [2]eventual.ExpectedVersion{eventual.Any, eventual.Any}},
+			{"tx-retry-exact", [2]eventual.ExpectedVersion{eventual.NoStream, eventual.Exact(1)}},
+		} {
+			evs := [][]eventual.EventData{one, two}
+			if c.stream != "tx-retry" {
+				evs = [][]eventual.EventData{{withID(ev("r", 1))}, {withID(ev("r", 2)), withID(ev("r", 3))}}
+			}
+			var first []eventual.AppendResult
+			for attempt := range 2 {
+				var got []eventual.AppendResult
+				err := s.InTx(ctx, func(tx eventual.Tx) error {
+					for i, e := range evs {
+						r, err := tx.Append(ctx, c.stream, c.expected[i], e...)
+						if err != nil {
+							return err
+						}
+						got = append(got, r)
 					}
-					got = append(got, r)
+					return nil
+				})
+				if err != nil {
+					t.Fatalf("%s, attempt %d: %v", c.stream, attempt+1, err)
 				}
-				return nil
-			})
-			if err != nil {
-				t.Fatalf("attempt %d: %v", attempt+1, err)
+				if attempt == 0 {
+					first = got
+				} else if !slices.Equal(got, first) {
+					t.Fatalf("%s: the retry returned %+v, want the first results %+v", c.stream, got, first)
+				}
 			}
-			if attempt == 0 {
-				first = got
-			} else if !slices.Equal(got, first) {
-				t.Fatalf("the retry returned %+v, want the first results %+v", got, first)
+			if got := versions(mustCollect(t, s.ReadStream(ctx, c.stream, eventual.ReadStreamOptions{}))); !slices.Equal(got, []uint64{1, 2, 3}) {
+				t.Errorf("%s: versions %v, want [1 2 3]", c.stream, got)
 			}
-		}
-		if got := versions(mustCollect(t, s.ReadStream(ctx, "tx-retry", eventual.ReadStreamOptions{}))); !slices.Equal(got, []uint64{1, 2, 3}) {
-			t.Errorf("versions %v, want [1 2 3]", got)
 		}
 	})
 

@@ -183,3 +183,33 @@ func First(res []eventual.AppendResult, err error) (eventual.AppendResult, error
 	}
 	return res[0], nil
 }
+
+// LookUpFirst reports whether a transaction must look up where the
+// events of appends are stored before it inserts them, rather than only
+// after a version conflict (as the group commit does). A transaction
+// cannot let an insert meet a stored event ID: on SQLite it rolls back,
+// on PostgreSQL it aborts the caller's whole transaction. An append of
+// events stored already — a retry — meets a version conflict first when
+// it expects an exact version or no stream (the stream has moved past
+// it), and is then looked up and answered with what was stored; one that
+// expects any version, or only that the stream exists, meets no conflict,
+// so its IDs are looked up first. Events without an ID get a new UUIDv7
+// (eventual.PrepareAppend), stored nowhere. Aggregates and sagas append
+// with exact versions: their transactions then run no lookup at all.
+//
+// The one case this gives up: an event ID stored in another stream, in an
+// append with an exact version or no stream, is no longer refused alone
+// with ErrInvalidArgument; its insert fails the transaction.
+func LookUpFirst(appends []eventual.AppendRequest) bool {
+	for _, a := range appends {
+		if a.Expected != eventual.Any && a.Expected != eventual.StreamExists {
+			continue
+		}
+		for _, e := range a.Events {
+			if e.ID != uuid.Nil {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -113,3 +113,27 @@ func TestRollsBack(t *testing.T) {
 		}
 	}
 }
+
+func TestLookUpFirst(t *testing.T) {
+	noID := eventual.EventData{Type: "t"}
+	withID := eventual.EventData{Type: "t", ID: uuid.Must(uuid.NewV7())}
+	one := func(expected eventual.ExpectedVersion, events ...eventual.EventData) eventual.AppendRequest {
+		return eventual.AppendRequest{StreamID: "a", Expected: expected, Events: events}
+	}
+	for _, c := range []struct {
+		name    string
+		appends []eventual.AppendRequest
+		want    bool
+	}{
+		{"no IDs, any version", []eventual.AppendRequest{one(eventual.Any, noID, noID)}, false},
+		{"IDs, exact version", []eventual.AppendRequest{one(eventual.Exact(3), withID)}, false},
+		{"IDs, no stream", []eventual.AppendRequest{one(eventual.NoStream, withID)}, false},
+		{"IDs, any version", []eventual.AppendRequest{one(eventual.Any, noID, withID)}, true},
+		{"IDs, stream exists", []eventual.AppendRequest{one(eventual.StreamExists, withID)}, true},
+		{"one append of several", []eventual.AppendRequest{one(eventual.Exact(1), withID), {StreamID: "b", Expected: eventual.Any, Events: []eventual.EventData{withID}}}, true},
+	} {
+		if got := LookUpFirst(c.appends); got != c.want {
+			t.Errorf("%s: LookUpFirst = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
