@@ -208,6 +208,9 @@ type writer struct {
 	// columns, reused from one to the next.
 	args []any
 	opt  []rowArgs
+	// absent, when set (by a transaction), names streams known not to
+	// exist: loadStreams takes them as such without a query.
+	absent map[string]bool
 	// since are the streams of the requests added since the last finish
 	// (with repeats): finish looks at those, not at every stream the
 	// writer has seen in its transaction.
@@ -379,6 +382,10 @@ func (w *writer) loadStreams(ids []string) error {
 	p := w.p
 	var todo []string
 	for _, id := range ids {
+		if w.absent[id] {
+			p.Streams[id] = &plan.Stream{}
+			continue
+		}
 		if w.cache {
 			if c, ok := w.s.cache.get(id); ok {
 				p.Streams[id] = &plan.Stream{Exists: true, Deleted: c.deleted, Version: c.version, No: c.no}

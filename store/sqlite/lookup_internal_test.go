@@ -128,3 +128,101 @@ func TestTxLooksUpEventIDsFirstOnlyWhereARetryMeetsNoConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Loading an aggregate that does not exist yet and then saving its first
+// events reads the stream once: the append knows what the read found.
+// Once the transaction has appended to the stream, or rolled back to a
+// savepoint, it reads the stream again.
+func TestTxAppendsToAStreamItFoundMissingWithoutReadingItAgain(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var reads []string
+	onStreamRead = func(ids []string) { reads = append(reads, ids...) }
+	defer func() { onStreamRead = nil }()
+	missing := func(tx eventual.Tx, id string) {
+		t.Helper()
+		for _, err := range tx.ReadStream(ctx, id, eventual.ReadStreamOptions{}) {
+			if !errors.Is(err, eventual.ErrStreamNotFound) {
+				t.Fatalf("read %s: %v, want ErrStreamNotFound", id, err)
+			}
+		}
+	}
+
+	err := s.InTx(ctx, func(tx eventual.Tx) error {
+		missing(tx, "new")
+		if _, err := tx.Append(ctx, "new", eventual.NoStream, event()); err != nil {
+			return err
+		}
+		// Appended to: known from the plan, and no longer missing.
+		_, err := tx.Append(ctx, "new", eventual.Exact(1), event())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) != 0 {
+		t.Errorf("the appends read %v from the database, want nothing", reads)
+	}
+	if got := versionsOf(t, s, "new"); !slices.Equal(got, []uint64{1, 2}) {
+		t.Errorf("versions %v, want [1 2]", got)
+	}
+
+	// After a rollback to a savepoint, what the transaction knew is read
+	// again: the stream created before the savepoint exists.
+	reads = nil
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		missing(tx, "sp")
+		if _, err := tx.Append(ctx, "sp", eventual.NoStream, event()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SAVEPOINT x"); err != nil {
+			return err
+		}
+		if _, err := tx.Append(ctx, "sp", eventual.Exact(1), event()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT x"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT x"); err != nil {
+			return err
+		}
+		_, err := tx.Append(ctx, "sp", eventual.Exact(1), event())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := versionsOf(t, s, "sp"); !slices.Equal(got, []uint64{1, 2}) {
+		t.Errorf("versions %v, want [1 2]", got)
+	}
+	if !slices.Contains(reads, "sp") {
+		t.Error("after the rollback to a savepoint the stream was not read again")
+	}
+
+	// A stream found missing and then created by another append of the
+	// same call conflicts as it should.
+	err = s.InTx(ctx, func(tx eventual.Tx) error {
+		missing(tx, "twice")
+		if _, err := tx.Append(ctx, "twice", eventual.NoStream, event()); err != nil {
+			return err
+		}
+		_, err := tx.Append(ctx, "twice", eventual.NoStream, event())
+		return err
+	})
+	if !errors.Is(err, eventual.ErrConflict) {
+		t.Fatalf("second NoStream append: %v, want a conflict", err)
+	}
+}
+
+func versionsOf(t *testing.T, s *Store, id string) []uint64 {
+	t.Helper()
+	var out []uint64
+	for e, err := range s.ReadStream(context.Background(), id, eventual.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e.Version)
+	}
+	return out
+}

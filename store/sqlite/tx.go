@@ -82,6 +82,12 @@ type tx struct {
 	// last is the position of the last event written (0 after a
 	// rollback to a savepoint: not known).
 	last uint64
+	// absent are streams a read of this transaction found missing, and
+	// that it has not appended to since: an append that creates one
+	// (loading an aggregate, then saving its first events) needs no
+	// second query. Used while the transaction trusts what it knows (not
+	// uncached): nobody else writes while it holds the writer.
+	absent map[string]bool
 }
 
 func (t *tx) AfterCommit(fn func()) { t.afterCommit.Add(fn) }
@@ -170,7 +176,15 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	if !lookUpFirst {
 		add = t.w.addLookingUpOnConflict
 	}
-	if err := add(r); err != nil {
+	t.w.absent = nil
+	if !t.uncached && len(t.absent) > 0 {
+		t.w.absent = t.absent
+	}
+	err = add(r)
+	for _, a := range appends {
+		delete(t.absent, a.StreamID) // it may exist now
+	}
+	if err != nil {
 		err = t.s.wrapErr(ctx, err, "append")
 		if t.pending {
 			// The writer goes, and the rows it had not written with it.
@@ -222,7 +236,23 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 	if known {
 		st = &storedStream{id: streamID, no: no, version: head}
 	}
-	return t.s.readStream(ctx, t.tx, streamID, opts, st)
+	seq := t.s.readStream(ctx, t.tx, streamID, opts, st)
+	if known || t.uncached {
+		return seq
+	}
+	return func(yield func(eventual.RecordedEvent, error) bool) {
+		for e, err := range seq {
+			if errors.Is(err, eventual.ErrStreamNotFound) && !t.uncached {
+				if t.absent == nil {
+					t.absent = map[string]bool{}
+				}
+				t.absent[streamID] = true
+			}
+			if !yield(e, err) {
+				return
+			}
+		}
+	}
 }
 
 // onTxStreamQuery, when set (by tests), is told of each stream a
