@@ -21,7 +21,10 @@ type CommandFunc[D any] func(ctx context.Context, data *D) (transport.Message, e
 // LocalFunc is a step's action (or compensation) that runs in the saga's
 // own transaction: it may read and write through tx and change data. An
 // error fails the attempt (retried with backoff); Fail(err) fails the step
-// at once.
+// at once. It may run more than once for one attempt — the orchestrator
+// runs a batch's local functions without savepoints and, when one fails,
+// runs the batch again with a savepoint around each; a transaction may
+// also fail after it ran — so it must do nothing outside tx.
 type LocalFunc[D any] func(ctx context.Context, tx eventual.Tx, data *D) error
 
 // ReplyFunc handles a reply to a step's command: it may change data. For a

@@ -265,10 +265,15 @@ func (o *Orchestrator[D]) drain(err error) {
 // handles each item in a transaction of its own, so that one bad item
 // fails alone.
 func (o *Orchestrator[D]) process(ctx context.Context, batch []*item[D]) {
-	err := o.store.InTx(ctx, func(tx eventual.Tx) error { return o.apply(ctx, tx, batch) })
+	err := o.store.InTx(ctx, func(tx eventual.Tx) error { return o.apply(ctx, tx, batch, true) })
+	if errors.Is(err, errLocalFailed) {
+		// A local function failed with no savepoint around it: run the
+		// batch again with one around each.
+		err = o.store.InTx(ctx, func(tx eventual.Tx) error { return o.apply(ctx, tx, batch, false) })
+	}
 	if err != nil && len(batch) > 1 {
 		for _, it := range batch {
-			err := o.store.InTx(ctx, func(tx eventual.Tx) error { return o.apply(ctx, tx, []*item[D]{it}) })
+			err := o.store.InTx(ctx, func(tx eventual.Tx) error { return o.apply(ctx, tx, []*item[D]{it}, false) })
 			it.done <- errors.Join(err, it.err)
 		}
 		return
@@ -278,9 +283,18 @@ func (o *Orchestrator[D]) process(ctx context.Context, batch []*item[D]) {
 	}
 }
 
-// apply carries out items in tx.
-func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*item[D]) error {
-	x := &txn[D]{o: o, ctx: ctx, tx: tx, now: o.opts.now()}
+// errLocalFailed ends a transaction of the loop in which a local
+// function failed outside a savepoint: what it wrote cannot be undone
+// alone, so the batch runs again with savepoints (process).
+var errLocalFailed = errors.New("saga: a local function failed; the batch runs again with savepoints")
+
+// apply carries out items in tx. Optimistic, it runs local functions
+// without a savepoint around each (SQLite writes a transaction's pending
+// rows before a savepoint, so each one also split the batch's inserts)
+// and fails with errLocalFailed if one fails; otherwise a failing local
+// function is rolled back alone, and the saga retries or compensates.
+func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*item[D], optimistic bool) error {
+	x := &txn[D]{o: o, ctx: ctx, tx: tx, now: o.opts.now(), optimistic: optimistic}
 	ids := make([]string, 0, len(items))
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
@@ -338,6 +352,9 @@ func (o *Orchestrator[D]) apply(ctx context.Context, tx eventual.Tx, items []*it
 			}
 			it.err = x.repair(st, it.op, it.reason)
 		}
+	}
+	if x.localFailed {
+		return errLocalFailed
 	}
 	return o.write(x, order)
 }
@@ -399,7 +416,7 @@ func (o *Orchestrator[D]) StartTx(ctx context.Context, tx eventual.Tx, id string
 		return false, err
 	}
 	it := &item[D]{kind: kindStart, id: id, data: data, meta: eventual.MetadataFromContext(ctx)}
-	if err := o.apply(ctx, tx, []*item[D]{it}); err != nil {
+	if err := o.apply(ctx, tx, []*item[D]{it}, false); err != nil {
 		return false, err
 	}
 	return it.started, nil

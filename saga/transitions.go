@@ -39,6 +39,9 @@ type txn[D any] struct {
 	tx       eventual.Tx
 	now      time.Time
 	commands []transport.Message
+	// optimistic runs local functions without a savepoint; localFailed
+	// tells that one failed then, and the transaction must not commit.
+	optimistic, localFailed bool
 }
 
 // record adds a history entry for st's current state. The transaction's
@@ -123,9 +126,24 @@ func (x *txn[D]) guarded(st *state[D], what string, fn func() error) (err error)
 	return fn()
 }
 
+// onLocalSavepoint, when set (by tests), is told of each savepoint taken
+// around a local function.
+var onLocalSavepoint func()
+
 // local runs a local function in a savepoint, so that a failing one
-// leaves nothing behind in the transaction.
+// leaves nothing behind in the transaction; or, optimistic, without one,
+// marking the transaction as not to be committed if it fails.
 func (x *txn[D]) local(st *state[D], fn LocalFunc[D]) error {
+	if x.optimistic {
+		err := x.guarded(st, "local function", func() error { return fn(x.ctx, x.tx, &st.data) })
+		if err != nil {
+			x.localFailed = true
+		}
+		return err
+	}
+	if onLocalSavepoint != nil {
+		onLocalSavepoint()
+	}
 	if _, err := x.tx.Exec(x.ctx, "SAVEPOINT saga_local"); err != nil {
 		return err
 	}
