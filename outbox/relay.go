@@ -3,8 +3,6 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -398,20 +396,8 @@ func markSentSQL(retain bool, n int) (string, int) {
 }
 
 func buildMarkSent(k markKey) string {
-	var q strings.Builder
-	first := 1
 	if k.retain {
-		q.WriteString("UPDATE eventual_outbox SET sent_at = $1 WHERE sent_at IS NULL AND seq IN (")
-		first = 2
-	} else {
-		q.WriteString("DELETE FROM eventual_outbox WHERE seq IN (")
+		return "UPDATE eventual_outbox SET sent_at = $1 WHERE sent_at IS NULL AND seq IN (" + sqltext.Params(2, k.params) + ")"
 	}
-	for i := range k.params {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("$" + strconv.Itoa(first+i))
-	}
-	q.WriteByte(')')
-	return q.String()
+	return "DELETE FROM eventual_outbox WHERE seq IN (" + sqltext.Params(1, k.params) + ")"
 }

@@ -288,16 +288,7 @@ var selectStatements sqltext.Cache[selectKey]
 
 // buildSelect returns the SELECT of k.columns for k.n instance IDs ($2…).
 func buildSelect(k selectKey) string {
-	var q strings.Builder
-	q.WriteString("SELECT " + k.columns + " FROM eventual_sagas WHERE name = $1 AND id IN (")
-	for i := range k.n {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString("$" + strconv.Itoa(i+2))
-	}
-	q.WriteByte(')')
-	return q.String()
+	return "SELECT " + k.columns + " FROM eventual_sagas WHERE name = $1 AND id IN (" + sqltext.Params(2, k.n) + ")"
 }
 
 // row is a state encoded for its row.

@@ -3,13 +3,9 @@ package saga
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/eventual-go/eventual"
-	"github.com/eventual-go/eventual/outbox"
-	"github.com/eventual-go/eventual/store/sqlite"
 	"github.com/eventual-go/eventual/transport"
 )
 
@@ -25,17 +21,7 @@ type ledger struct {
 // while the others' are committed once.
 func TestLocalFunctionsRunWithoutSavepointsUnlessOneFails(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "saga.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.InTx(ctx, func(tx eventual.Tx) error {
-		_, err := tx.Exec(ctx, "CREATE TABLE ledger (id TEXT NOT NULL)")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, "CREATE TABLE ledger (id TEXT NOT NULL)")
 	def, err := Define[ledger]("ledger").
 		Step("write").
 		Local(func(ctx context.Context, tx eventual.Tx, d *ledger) error {
@@ -56,15 +42,7 @@ func TestLocalFunctionsRunWithoutSavepointsUnlessOneFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := slog.New(slog.DiscardHandler)
-	ob, err := outbox.New(ctx, st, outbox.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := NewOrchestrator(ctx, st, def, ob, WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := newTestOrchestrator(t, st, def)
 	savepoints := 0
 	onLocalSavepoint = func() { savepoints++ }
 	defer func() { onLocalSavepoint = nil }()

@@ -3,8 +3,6 @@ package saga
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -33,18 +31,7 @@ func (t *tally) Clone() tally {
 // its runs in the data and in a table, followed by a command step.
 func tallyOrchestrator(t *testing.T, opts ...Option) (*Orchestrator[tally], *sqlite.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "saga.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	if err := st.InTx(ctx, func(tx eventual.Tx) error {
-		_, err := tx.Exec(ctx, "CREATE TABLE local_runs (id TEXT NOT NULL)")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	st := openTestStore(t, "CREATE TABLE local_runs (id TEXT NOT NULL)")
 	def, err := Define[tally]("tally").
 		Step("count").
 		Local(func(ctx context.Context, tx eventual.Tx, d *tally) error {
@@ -66,16 +53,7 @@ func tallyOrchestrator(t *testing.T, opts ...Option) (*Orchestrator[tally], *sql
 	if err != nil {
 		t.Fatal(err)
 	}
-	quiet := slog.New(slog.DiscardHandler)
-	ob, err := outbox.New(ctx, st, outbox.WithLogger(quiet))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := NewOrchestrator(ctx, st, def, ob, append([]Option{WithLogger(quiet)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o, st
+	return newTestOrchestrator(t, st, def, opts...), st
 }
 
 // TestBatchRetryStartsFromTheCallersData: a batch of starts whose

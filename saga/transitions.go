@@ -134,11 +134,12 @@ var onLocalSavepoint func()
 // leaves nothing behind in the transaction; or, optimistic, without one,
 // marking the transaction as not to be committed if it fails.
 func (x *txn[D]) local(st *state[D], fn LocalFunc[D]) error {
+	run := func() error {
+		return x.guarded(st, "local function", func() error { return fn(x.ctx, x.tx, &st.data) })
+	}
 	if x.optimistic {
-		err := x.guarded(st, "local function", func() error { return fn(x.ctx, x.tx, &st.data) })
-		if err != nil {
-			x.localFailed = true
-		}
+		err := run()
+		x.localFailed = x.localFailed || err != nil
 		return err
 	}
 	if onLocalSavepoint != nil {
@@ -147,7 +148,7 @@ func (x *txn[D]) local(st *state[D], fn LocalFunc[D]) error {
 	if _, err := x.tx.Exec(x.ctx, "SAVEPOINT saga_local"); err != nil {
 		return err
 	}
-	err := x.guarded(st, "local function", func() error { return fn(x.ctx, x.tx, &st.data) })
+	err := run()
 	if err != nil {
 		if _, rerr := x.tx.Exec(x.ctx, "ROLLBACK TO SAVEPOINT saga_local"); rerr != nil {
 			err = errors.Join(err, rerr)

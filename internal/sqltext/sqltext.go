@@ -9,6 +9,8 @@
 package sqltext
 
 import (
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -34,6 +36,20 @@ func (c *Cache[K]) Get(k K, build func(K) string) string {
 		c.m.Store(k, q)
 	}
 	return q
+}
+
+// Params returns "$first, $first+1, …", n numbered placeholders: an IN
+// list or a row of VALUES.
+func Params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(first + i))
+	}
+	return b.String()
 }
 
 // Padded returns n rounded up to a power of two (0 for 0): the size of an

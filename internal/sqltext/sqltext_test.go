@@ -45,3 +45,14 @@ func TestCacheBuildsOnce(t *testing.T) {
 		t.Errorf("built %d times, want once", builds)
 	}
 }
+
+func TestParams(t *testing.T) {
+	for _, c := range []struct {
+		first, n int
+		want     string
+	}{{1, 0, ""}, {1, 1, "$1"}, {2, 3, "$2, $3, $4"}} {
+		if got := Params(c.first, c.n); got != c.want {
+			t.Errorf("Params(%d, %d) = %q, want %q", c.first, c.n, got, c.want)
+		}
+	}
+}

@@ -192,13 +192,7 @@ func buildInsert(k insertKey) string {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for j := range k.cols {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*k.cols + j + 1))
-		}
+		b.WriteString(sqltext.Params(i*k.cols+1, k.cols))
 		b.WriteByte(')')
 	}
 	if k.tail != "" {
@@ -209,17 +203,7 @@ func buildInsert(k insertKey) string {
 }
 
 // inList returns "$next, $next+1, …" for n parameters.
-func inList(next, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(next + i))
-	}
-	return b.String()
-}
+func inList(next, n int) string { return sqltext.Params(next, n) }
 
 // chunks calls fn with ids in slices of at most 500.
 func chunks(ids []string, fn func(part []any) error) error {
