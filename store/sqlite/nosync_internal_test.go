@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/eventual-go/eventual"
 )
@@ -48,5 +49,44 @@ func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
 	}
 	if got := level(); got != 2 {
 		t.Errorf("MigrateComponent ran at synchronous %d, want 2", got)
+	}
+}
+
+// A snapshot commits without waiting for the flush (it holds the writer
+// for data the events can rebuild); the next durable transaction flushes
+// again.
+func TestSnapshotsCommitWithoutTheFlush(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	level := func() int {
+		t.Helper()
+		var n int
+		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := s.Append(ctx, "s-1", eventual.NoStream, eventual.EventData{Type: "t", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	snap := eventual.Snapshot{StreamID: "s-1", Version: 1, SchemaVersion: 1, Data: []byte(`{"n":1}`), TakenAt: time.Now()}
+	if err := s.SaveSnapshot(ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	if got := level(); got != 1 {
+		t.Errorf("after SaveSnapshot the writer is at synchronous %d, want 1 (NORMAL)", got)
+	}
+	if got, err := s.LoadSnapshot(ctx, "s-1"); err != nil || got.Version != 1 || string(got.Data) != `{"n":1}` {
+		t.Errorf("LoadSnapshot = %+v, %v", got, err)
+	}
+	if err := s.InTx(ctx, func(eventual.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got := level(); got != 2 {
+		t.Errorf("a durable transaction after SaveSnapshot ran at synchronous %d, want 2 (FULL)", got)
 	}
 }

@@ -35,18 +35,22 @@ func (s *Store) LoadSnapshot(ctx context.Context, streamID string) (eventual.Sna
 }
 
 // SaveSnapshot implements eventual.SnapshotStore. It writes outside the
-// group commit, in a transaction of its own.
+// group commit, in a transaction of its own that commits without waiting
+// for the flush (as InTxNoSync): the writer is not held through an fsync
+// for data that the events, durable before it, can always rebuild. A
+// crash of the machine may lose the snapshot, never the events; loads
+// then replay them. The next durable commit flushes it with its own.
 func (s *Store) SaveSnapshot(ctx context.Context, snap eventual.Snapshot) error {
 	if err := eventual.ValidateSnapshot(snap); err != nil {
 		return err
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTxSync(ctx, true, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO snapshots (stream_id, version, schema_version, data, taken_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, schema_version = excluded.schema_version,
 				data = excluded.data, taken_at = excluded.taken_at
 			WHERE excluded.version >= snapshots.version`,
 			snap.StreamID, snap.Version, snap.SchemaVersion, snap.Data, snap.TakenAt.UnixMicro())
 		return err
-	})
+	}, nil)
 	return s.wrapErr(ctx, err, "save snapshot")
 }
