@@ -189,17 +189,30 @@ func (st *state[D]) historyEvent() (eventual.EventData, error) {
 	if len(st.entries) > 1 {
 		last.Before = st.entries[:len(st.entries)-1]
 	}
-	if !bytes.Equal(st.encoded, st.recorded) {
-		last.Data = st.encoded
-	}
 	b, err := json.Marshal(last)
 	if err != nil {
 		return eventual.EventData{}, fmt.Errorf("saga %s %s: encode history: %w", st.name, st.id, err)
+	}
+	if !bytes.Equal(st.encoded, st.recorded) {
+		// The data goes in as encode made it: json.Marshal would scan a
+		// RawMessage again to check and compact it (a sixth of a
+		// transition's encoding for a saga carrying an order).
+		b = spliceData(b, st.encoded)
 	}
 	st.recorded = st.encoded
 	meta := st.meta
 	meta.Extra = nil
 	return eventual.EventData{Type: typ, Data: b, Metadata: meta}, nil
+}
+
+// spliceData adds the member "data": data (valid, compact JSON, as
+// json.Marshal made it) to obj, a JSON object with at least one member.
+func spliceData(obj, data []byte) []byte {
+	out := make([]byte, 0, len(obj)+len(`,"data":`)+len(data))
+	out = append(out, obj[:len(obj)-1]...)
+	out = append(out, `,"data":`...)
+	out = append(out, data...)
+	return append(out, '}')
 }
 
 const rowColumns = "id, status, step, attempt, awaiting, due_at, data, metadata, error, version, started_at, updated_at"
