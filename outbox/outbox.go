@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/internal/component"
+	"github.com/eventual-go/eventual/internal/flatjson"
 	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/internal/wake"
 	"github.com/eventual-go/eventual/transport"
@@ -288,8 +289,25 @@ func encodeMetadata(m eventual.Metadata) (string, error) {
 	if m.IsZero() {
 		return "", nil
 	}
-	b, err := json.Marshal(metadataJSON(m))
-	return string(b), err
+	// As json.Marshal(metadataJSON(m)) writes it, without its reflection.
+	b := make([]byte, 1, 128)
+	b[0] = '{'
+	for _, f := range [...]struct{ key, value string }{
+		{"correlation_id", m.CorrelationID}, {"causation_id", m.CausationID}, {"tenant_id", m.TenantID},
+		{"user_id", m.UserID}, {"traceparent", m.TraceParent}, {"tracestate", m.TraceState},
+	} {
+		if f.value != "" {
+			b = flatjson.AppendMember(b, f.key, f.value)
+		}
+	}
+	if len(m.Extra) > 0 {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, `"extra":`...)
+		b = flatjson.AppendStringMap(b, m.Extra)
+	}
+	return string(append(b, '}')), nil
 }
 
 func decodeMetadata(s string) (eventual.Metadata, error) {

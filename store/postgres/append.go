@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -14,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/flatjson"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
 	"github.com/eventual-go/eventual/store/internal/plan"
@@ -318,10 +317,7 @@ func (r *rows) add(row plan.Row, now time.Time) error {
 	e, m := row.Event, row.Event.Metadata
 	var extra []byte
 	if len(m.Extra) > 0 {
-		var err error
-		if extra, err = json.Marshal(m.Extra); err != nil {
-			return fmt.Errorf("encode metadata: %w", err)
-		}
+		extra = flatjson.MarshalStringMap(m.Extra)
 	}
 	r.positions = append(r.positions, int64(row.Position))
 	r.streams = append(r.streams, row.StreamID)

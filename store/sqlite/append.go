@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/flatjson"
 	"github.com/eventual-go/eventual/store/internal/decide"
 	"github.com/eventual-go/eventual/store/internal/groupcommit"
 	"github.com/eventual-go/eventual/store/internal/plan"
@@ -532,11 +533,7 @@ func encodeExtra(extra map[string]string) (any, error) {
 	if len(extra) == 0 {
 		return nil, nil
 	}
-	b, err := json.Marshal(extra)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return string(flatjson.MarshalStringMap(extra)), nil
 }
 
 // GroupCommitStats implements eventual.GroupCommitReporter: the group

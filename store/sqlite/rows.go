@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventual-go/eventual"
+	"github.com/eventual-go/eventual/internal/flatjson"
 )
 
 // eventColumnCount is the number of eventColumns.
@@ -132,7 +132,8 @@ func decodeEvent(v []driver.Value) (eventual.RecordedEvent, error) {
 		TraceParent: asString(v[11]), TraceState: asString(v[12]),
 	}
 	if v[13] != nil {
-		if err := json.Unmarshal(asBytes(v[13]), &e.Metadata.Extra); err != nil {
+		var err error
+		if e.Metadata.Extra, err = flatjson.UnmarshalStringMap(asBytes(v[13])); err != nil {
 			return e, fmt.Errorf("event at position %d: bad metadata: %w", e.Position, err)
 		}
 	}
