@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +14,7 @@ import (
 
 func newLoadCmd() *cobra.Command {
 	var o loadgen.Options
-	var jsonOut string
+	var jsonOut, cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "load",
 		Short: "Place orders on a running shop at a fixed rate and time them to confirmation",
@@ -28,6 +29,13 @@ Start the shop first (go run ./examples/shop/cmd/shop), then:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Progress = cmd.OutOrStdout()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			s, err := loadgen.Run(cmd.Context(), o)
 			if err != nil && s.Sent == 0 {
 				return err
@@ -53,5 +61,22 @@ Start the shop first (go run ./examples/shop/cmd/shop), then:
 	f.StringVar(&o.Token, "token", "tok_visa", "payment token (tok_decline declines every order)")
 	f.BoolVar(&o.Idempotency, "idempotency", true, "send an Idempotency-Key with every POST")
 	f.StringVar(&jsonOut, "json", "", "also write the summary as JSON to this file")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file (read it with go tool pprof): it shares the machine with the shop")
 	return cmd
+}
+
+// startCPUProfile profiles this process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
