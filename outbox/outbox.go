@@ -243,11 +243,11 @@ func validate(m transport.Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	check := func(what, s string) error {
-		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
-			return fmt.Errorf("%w: %s: %s is not valid UTF-8 without NUL bytes", transport.ErrInvalidMessage, m.ID, what)
-		}
-		return nil
+	// The labels of errors are built only for an error: Add validates
+	// every message.
+	valid := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	invalid := func(what string) error {
+		return fmt.Errorf("%w: %s: %s is not valid UTF-8 without NUL bytes", transport.ErrInvalidMessage, m.ID, what)
 	}
 	md := m.Metadata
 	for _, f := range [...]struct{ what, s string }{
@@ -256,19 +256,18 @@ func validate(m transport.Message) error {
 		{"tenant ID", md.TenantID}, {"user ID", md.UserID},
 		{"trace parent", md.TraceParent}, {"trace state", md.TraceState},
 	} {
-		if err := check(f.what, f.s); err != nil {
-			return err
+		if !valid(f.s) {
+			return invalid(f.what)
 		}
 	}
 	for k, v := range md.Extra {
-		if k == "" {
+		switch {
+		case k == "":
 			return fmt.Errorf("%w: %s: empty metadata key", transport.ErrInvalidMessage, m.ID)
-		}
-		if err := check("metadata key "+strconv.Quote(k), k); err != nil {
-			return err
-		}
-		if err := check("metadata value of "+strconv.Quote(k), v); err != nil {
-			return err
+		case !valid(k):
+			return invalid("metadata key " + strconv.Quote(k))
+		case !valid(v):
+			return invalid("metadata value of " + strconv.Quote(k))
 		}
 	}
 	return nil

@@ -121,13 +121,16 @@ func TestInvalidMessagesWriteNothing(t *testing.T) {
 		o := newOutbox(t, s)
 		good := msg("t.good", "k", 1)
 		for name, bad := range map[string]transport.Message{
-			"no ID":            {Subject: "t.x", Type: "x"},
-			"no type":          {ID: "1", Subject: "t.x"},
-			"wildcard subject": {ID: "1", Subject: "t.*", Type: "x"},
-			"bad reply-to":     {ID: "1", Subject: "t.x", Type: "x", ReplyTo: "a..b"},
-			"NUL in key":       {ID: "1", Subject: "t.x", Type: "x", Key: "a\x00b"},
-			"bad UTF-8 in ID":  {ID: "\xff", Subject: "t.x", Type: "x"},
-			"bad metadata":     {ID: "1", Subject: "t.x", Type: "x", Metadata: eventual.Metadata{Extra: map[string]string{"": "v"}}},
+			"no ID":                         {Subject: "t.x", Type: "x"},
+			"no type":                       {ID: "1", Subject: "t.x"},
+			"wildcard subject":              {ID: "1", Subject: "t.*", Type: "x"},
+			"bad reply-to":                  {ID: "1", Subject: "t.x", Type: "x", ReplyTo: "a..b"},
+			"NUL in key":                    {ID: "1", Subject: "t.x", Type: "x", Key: "a\x00b"},
+			"bad UTF-8 in ID":               {ID: "\xff", Subject: "t.x", Type: "x"},
+			"bad metadata":                  {ID: "1", Subject: "t.x", Type: "x", Metadata: eventual.Metadata{Extra: map[string]string{"": "v"}}},
+			"NUL in a metadata key":         {ID: "1", Subject: "t.x", Type: "x", Metadata: eventual.Metadata{Extra: map[string]string{"a\x00": "v"}}},
+			"bad UTF-8 in a metadata value": {ID: "1", Subject: "t.x", Type: "x", Metadata: eventual.Metadata{Extra: map[string]string{"k": "\xff"}}},
+			"NUL in the user ID":            {ID: "1", Subject: "t.x", Type: "x", Metadata: eventual.Metadata{UserID: "u\x00"}},
 		} {
 			t.Run(name, func(t *testing.T) {
 				var addErr error
