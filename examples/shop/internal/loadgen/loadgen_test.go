@@ -18,3 +18,21 @@ func TestSummarySaysHowBusyTheMachineWas(t *testing.T) {
 		t.Errorf("summary:\n%s", got)
 	}
 }
+
+func TestCreatedOrderTakesTheIDWithoutDecodingTheOrder(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"id":"ord-1","status":"placed","lines":[{"product_id":"p"}]}`, "ord-1"},
+		{`{"status":"placed","id":"ord-2"}`, "ord-2"}, // elsewhere: decoded
+		{`{"id":"a\"b","status":"placed"}`, `a"b`},    // escaped: decoded
+		{` {"id":"ord-3"}`, "ord-3"},                  // not at the start: decoded
+	} {
+		var c createdOrder
+		if err := c.UnmarshalJSON([]byte(tc.body)); err != nil || c.id != tc.want {
+			t.Errorf("%s: id %q, %v; want %q", tc.body, c.id, err, tc.want)
+		}
+	}
+	var c createdOrder
+	if err := c.UnmarshalJSON([]byte(`{"status":`)); err == nil {
+		t.Errorf("a broken body decoded to %q", c.id)
+	}
+}
