@@ -118,7 +118,7 @@ func (i *Idempotency) Middleware(next http.Handler) http.Handler {
 				WriteError(w, r, i.log, err)
 				return
 			case owner:
-				i.run(w, r, next, key, hash)
+				i.run(w, r, next, key, hash, i.claimRows || stored.row)
 				return
 			case stored.hash != hash:
 				WriteError(w, r, i.log, fmt.Errorf("%w: the Idempotency-Key %q was used with another request body", ErrUnprocessable, key))
@@ -160,6 +160,9 @@ type remembered struct {
 	hash, typ string
 	status    int
 	body      []byte
+	// row: a row holds the key (set by claimInMemory for the owner, when
+	// it takes over a claim row of an earlier version).
+	row bool
 }
 
 // lookup reads what is stored under a key (sql.ErrNoRows: nothing).
@@ -212,8 +215,10 @@ func (i *Idempotency) claimInMemory(ctx context.Context, key, method, path, hash
 	i.mu.Unlock()
 	stored, err = lookup(ctx, i.store, key, method, path)
 	switch {
-	case errors.Is(err, sql.ErrNoRows), err == nil && stored.status == 0: // a claim row of an earlier version: take it over
+	case errors.Is(err, sql.ErrNoRows):
 		return true, remembered{}, nil
+	case err == nil && stored.status == 0: // a claim row of an earlier version: take it over
+		return true, remembered{row: true}, nil
 	case err != nil:
 		i.release(k)
 		return false, remembered{}, fmt.Errorf("idempotency: look up %q: %w", key, err)
@@ -247,13 +252,19 @@ func (i *Idempotency) release(k idempotencyKey) {
 
 // run serves the request and remembers its response (or forgets the key
 // after a server error), then releases the claim. The response is
-// upserted: over the claim row, or (in memory) as a new row.
-func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Handler, key, hash string) {
+// upserted: over the claim row, or (in memory) as a new row. row tells
+// whether a row holds the key: without one, a server error (the 503s of
+// an overloaded shop, most of all) leaves nothing to forget and writes
+// nothing.
+func (i *Idempotency) run(w http.ResponseWriter, r *http.Request, next http.Handler, key, hash string, row bool) {
 	if !i.claimRows {
 		defer i.release(idempotencyKey{key, r.Method, r.URL.Path})
 	}
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	next.ServeHTTP(rec, r)
+	if rec.status >= 500 && !row {
+		return
+	}
 	err := i.commits.Do(r.Context(), func(ctx context.Context, tx eventual.Tx) error {
 		if rec.status >= 500 {
 			_, err := tx.Exec(ctx, "DELETE FROM shop_idempotency WHERE key = $1 AND method = $2 AND path = $3", key, r.Method, r.URL.Path)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventual-go/eventual"
 	"github.com/eventual-go/eventual/examples/shop/platform"
 	"github.com/eventual-go/eventual/internal/testdb"
 )
@@ -101,5 +102,67 @@ func TestIdempotencyClaims(t *testing.T) {
 				t.Errorf("%d runs after two failing requests, want 3", runs.Load())
 			}
 		})
+	}
+}
+
+// In memory (one process), a server error under a key no row holds
+// writes nothing; under a claim row an earlier version left, it removes
+// the row, and a success replaces it with the response.
+func TestIdempotencyInMemoryAndLeftoverClaimRows(t *testing.T) {
+	ctx := context.Background()
+	st := testdb.SQLite().New(t).(platform.Store)
+	idem, err := platform.NewIdempotency(ctx, st, true, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(idem.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if body, _ := io.ReadAll(r.Body); string(body) == "fail" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+	})))
+	t.Cleanup(srv.Close)
+	post := func(key, body string) int {
+		req, _ := http.NewRequest("POST", srv.URL+"/things", strings.NewReader(body))
+		req.Header.Set(platform.IdempotencyHeader, key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	rows := func(key string) (n, status int) {
+		if err := st.QueryRow(ctx, "SELECT COUNT(*), COALESCE(MAX(status), 0) FROM shop_idempotency WHERE key = $1", key).Scan(&n, &status); err != nil {
+			t.Fatal(err)
+		}
+		return n, status
+	}
+	if status := post("plain", "fail"); status != http.StatusServiceUnavailable {
+		t.Fatalf("failing request: %d", status)
+	}
+	if n, _ := rows("plain"); n != 0 {
+		t.Errorf("a server error left %d rows", n)
+	}
+	for _, key := range []string{"left-1", "left-2"} {
+		if err := st.InTx(ctx, func(tx eventual.Tx) error {
+			_, err := tx.Exec(ctx, "INSERT INTO shop_idempotency (key, method, path, body_hash, status, created_at) VALUES ($1, 'POST', '/things', 'x', 0, 0)", key)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status := post("left-1", "fail"); status != http.StatusServiceUnavailable {
+		t.Fatalf("failing request: %d", status)
+	}
+	if n, _ := rows("left-1"); n != 0 {
+		t.Errorf("a server error under a leftover claim row kept it (%d rows)", n)
+	}
+	if status := post("left-2", "ok"); status != http.StatusCreated {
+		t.Fatalf("request: %d", status)
+	}
+	if n, status := rows("left-2"); n != 1 || status != http.StatusCreated {
+		t.Errorf("a success under a leftover claim row: %d rows, status %d; want its response stored", n, status)
 	}
 }
