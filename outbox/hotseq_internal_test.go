@@ -17,8 +17,22 @@ import (
 // lost. So every row kept in memory must carry the seq and message the
 // table holds, through inserts split in chunks, several Adds and appends
 // in one transaction, rows deleted before, and savepoints rolled back.
+//
+// On SQLite the seqs come from the transaction's last inserted rowid, or,
+// for a transaction that does not tell it (wrapped), from sqlite_sequence:
+// both ways are checked.
 func TestHotRowsCarryTheSeqsTheTableHolds(t *testing.T) {
 	testdb.Run(t, func(t *testing.T, b testdb.Backend) {
+		t.Run("the store's transactions", func(t *testing.T) { checkHotSeqs(t, b, false) })
+		t.Run("wrapped transactions", func(t *testing.T) { checkHotSeqs(t, b, true) })
+	})
+}
+
+// wrappedTx is a transaction that shows nothing but eventual.Tx.
+type wrappedTx struct{ eventual.Tx }
+
+func checkHotSeqs(t *testing.T, b testdb.Backend, wrap bool) {
+	{
 		ctx := context.Background()
 		s := b.New(t)
 		o, err := New(ctx, s, WithRetention(0))
@@ -74,7 +88,16 @@ func TestHotRowsCarryTheSeqsTheTableHolds(t *testing.T) {
 			},
 		}
 		for i, fn := range txs {
-			if err := s.InTx(ctx, fn); err != nil {
+			err := s.InTx(ctx, func(tx eventual.Tx) error {
+				if _, ok := tx.(lastInsertIDer); !ok && b.Name == "sqlite" && !wrap {
+					t.Error("the SQLite store's transaction does not tell its last inserted rowid")
+				}
+				if wrap {
+					tx = wrappedTx{tx}
+				}
+				return fn(tx)
+			})
+			if err != nil {
 				t.Fatalf("transaction %d: %v", i, err)
 			}
 			if i == 2 {
@@ -125,5 +148,5 @@ func TestHotRowsCarryTheSeqsTheTableHolds(t *testing.T) {
 		if want := len(stored); kept != want {
 			t.Errorf("%d of the %d stored rows kept in memory", kept, want)
 		}
-	})
+	}
 }

@@ -56,6 +56,7 @@ func (s *Store) inTx(ctx context.Context, noSync bool, fn func(tx eventual.Tx) e
 type tx struct {
 	s       *Store
 	tx      *sql.Tx
+	lastID  int64           // SQLite's last_insert_rowid after the last Exec
 	touched map[string]bool // streams appended to
 	// heads are the streams appended to, as they are once committed.
 	heads map[string]cachedStream
@@ -325,8 +326,15 @@ func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error)
 		// to the watcher.
 		t.last = 0
 	}
+	t.lastID, _ = r.LastInsertId() // go-sqlite3 always has it
 	return r.RowsAffected()
 }
+
+// LastInsertID returns the rowid of the last row inserted by the
+// transaction's last Exec (SQLite's last_insert_rowid; meaningful right
+// after an INSERT). The outbox learns its rows' seqs from it instead of
+// querying sqlite_sequence after each insert.
+func (t *tx) LastInsertID() int64 { return t.lastID }
 
 // Query and QueryRow check the context before the query runs, as Exec
 // does, and not while it runs (no goroutine per statement).
