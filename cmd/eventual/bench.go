@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventual-go/eventual/internal/bench"
+	"github.com/eventual-go/eventual/internal/cpuprofile"
 )
 
 // newBenchCmd builds `eventual bench`, which runs internal/bench.
@@ -75,7 +75,7 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 				defer f.Close()
 			}
 			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
+				stop, err := cpuprofile.Start(cpuProfile)
 				if err != nil {
 					return err
 				}
@@ -115,20 +115,4 @@ a fresh schema eventual_bench_<unix nanoseconds>; both are removed at the end.`,
 	f.StringVar(&jsonPath, "json", "", "write all results as JSON to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	return cmd
-}
-
-// startCPUProfile profiles this process into path until stop is called.
-func startCPUProfile(path string) (stop func() error, err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		return f.Close()
-	}, nil
 }

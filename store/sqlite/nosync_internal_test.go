@@ -10,15 +10,17 @@ import (
 	"github.com/eventual-go/eventual"
 )
 
-// Migrations after a no-sync transaction commit at the store's level.
-func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
+// openWithLevel opens a store (closed at the test's end) and returns it
+// with a function that reads its writer's synchronous level.
+func openWithLevel(t *testing.T) (*Store, func() int) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	level := func() int {
+	t.Cleanup(func() { _ = s.Close() })
+	return s, func() int {
 		t.Helper()
 		var n int
 		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n); err != nil {
@@ -26,6 +28,12 @@ func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
 		}
 		return n
 	}
+}
+
+// Migrations after a no-sync transaction commit at the store's level.
+func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
+	ctx := context.Background()
+	s, level := openWithLevel(t)
 	noSync := func() {
 		t.Helper()
 		if err := s.InTxNoSync(ctx, func(eventual.Tx) error { return nil }); err != nil {
@@ -57,19 +65,7 @@ func TestMigrationsAfterANoSyncTransactionFlush(t *testing.T) {
 // again.
 func TestSnapshotsCommitWithoutTheFlush(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "events.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	level := func() int {
-		t.Helper()
-		var n int
-		if err := s.w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	s, level := openWithLevel(t)
 	if _, err := s.Append(ctx, "s-1", eventual.NoStream, eventual.EventData{Type: "t", Data: []byte(`{}`)}); err != nil {
 		t.Fatal(err)
 	}

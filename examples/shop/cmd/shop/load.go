@@ -2,14 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/eventual-go/eventual/examples/shop/internal/loadgen"
+	"github.com/eventual-go/eventual/internal/cpuprofile"
 )
 
 func newLoadCmd() *cobra.Command {
@@ -27,14 +28,14 @@ p50/p90/p99 placed → confirmed, errors by kind.
 Start the shop first (go run ./examples/shop/cmd/shop), then:
   go run ./examples/shop/cmd/shop load --rate 500 --duration 60s`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			o.Progress = cmd.OutOrStdout()
 			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
+				stop, perr := cpuprofile.Start(cpuProfile)
+				if perr != nil {
+					return perr
 				}
-				defer stop()
+				defer func() { err = errors.Join(err, stop()) }()
 			}
 			s, err := loadgen.Run(cmd.Context(), o)
 			if err != nil && s.Sent == 0 {
@@ -63,20 +64,4 @@ Start the shop first (go run ./examples/shop/cmd/shop), then:
 	f.StringVar(&jsonOut, "json", "", "also write the summary as JSON to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file (read it with go tool pprof): it shares the machine with the shop")
 	return cmd
-}
-
-// startCPUProfile profiles this process's CPU into path until stop.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
 }

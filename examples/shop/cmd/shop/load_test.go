@@ -1,23 +1,10 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-func TestLoadProfilesItsCPU(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "load.prof")
-	stop, err := startCPUProfile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		t.Errorf("profile %s: %v, %v", path, fi, err)
-	}
-}
 
 func TestLoadRefusesAProfileItCannotWrite(t *testing.T) {
 	cmd := newLoadCmd()
