@@ -89,7 +89,11 @@ func WithBusyTimeout(d time.Duration) Option {
 
 // WithPollInterval sets how often the store checks whether another process
 // committed to the same file, to wake subscriptions. Appends of this
-// process wake them at once. Default: 20ms.
+// process wake them at once. Default: 20ms. While nobody commits, the
+// checks slow down, doubling up to 200 ms apart (or d, if longer), and
+// speed up again at the first commit they see: an idle process costs
+// next to no CPU, and the first commit of another process after a quiet
+// spell may wake subscribers up to 200 ms late.
 func WithPollInterval(d time.Duration) Option {
 	return func(o *options) error {
 		if d <= 0 {

@@ -77,6 +77,7 @@ type Store struct {
 	// them; watching tells that the watcher has read the head once.
 	committed atomic.Uint64
 	watching  atomic.Bool
+	polls     atomic.Int64 // the watcher's checks, for tests
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -227,10 +228,13 @@ func (s *Store) watch() {
 	}
 	defer conn.Close()
 	var last int64 = -1
-	t := time.NewTicker(s.opts.pollInterval)
+	interval, idle := s.opts.pollInterval, max(s.opts.pollInterval, idlePoll)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
+		s.polls.Add(1)
 		var v int64
+		changed := false
 		if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err == nil && v != last {
 			// The head is read after data_version, so it covers the
 			// commits that changed it; and before waking, so that a
@@ -243,8 +247,18 @@ func (s *Store) watch() {
 				}
 				last = v
 				s.watching.Store(true)
+				changed = true
 			}
 		}
+		// Any commit (this process's writer is another connection too)
+		// keeps the check quick; a quiet database slows it down, so that
+		// an idle process does not spend its CPU asking.
+		if changed {
+			interval = s.opts.pollInterval
+		} else {
+			interval = min(2*interval, idle)
+		}
+		t.Reset(interval)
 		select {
 		case <-t.C:
 		case <-s.stop:
@@ -252,6 +266,10 @@ func (s *Store) watch() {
 		}
 	}
 }
+
+// idlePoll is how slowly the watcher checks a database nobody commits
+// to (unless WithPollInterval asks for slower).
+const idlePoll = 200 * time.Millisecond
 
 // noteCommitted records that the log is committed up to position p.
 func (s *Store) noteCommitted(p uint64) {
@@ -267,7 +285,8 @@ func (s *Store) noteCommitted(p uint64) {
 // committed, and true, once this handle follows the log (Appended was
 // called and its watcher has read the head): the position of its own last
 // commit, or of another connection's (another process's) as the watcher
-// saw it, which may be up to the poll interval late, as the wake-up is.
+// saw it, which may be up to the poll interval late, as the wake-up is
+// (up to 200 ms after a quiet spell, see WithPollInterval).
 // The global log's followers (projections, event relays) read up to it
 // instead of querying HeadPosition before each page.
 func (s *Store) KnownHead() (uint64, bool) {
