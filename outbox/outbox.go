@@ -109,8 +109,7 @@ func buildInsert(k insertKey) string {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		p := 1 + 7*i
-		fmt.Fprintf(&q, "($1,$%d,$%d,$%d,$%d,$%d,$%d,$%d)", p+1, p+2, p+3, p+4, p+5, p+6, p+7)
+		q.WriteString("($1, " + sqltext.Params(2+7*i, 7) + ")")
 	}
 	if k.returning {
 		q.WriteString(" RETURNING seq, id")

@@ -260,11 +260,9 @@ func (s *Store) newWriter(ctx context.Context, tx *sql.Tx, cache cacheUse, looku
 // lookupAll where its event IDs are stored.
 func (w *writer) add(r *groupcommit.Request) error { return w.addLooking(r, w.lookupAll) }
 
-// addLookingUpOnConflict is add for a request whose retry would meet a
-// version conflict (plan.LookUpFirst): its event IDs are looked up only
-// then, even with lookupAll.
-func (w *writer) addLookingUpOnConflict(r *groupcommit.Request) error { return w.addLooking(r, false) }
-
+// addLooking is add, looking event IDs up first only with lookup (a
+// transaction passes plan.LookUpFirst; the others are looked up after a
+// version conflict).
 func (w *writer) addLooking(r *groupcommit.Request, lookup bool) error {
 	var todo []string
 	for _, a := range r.Appends {

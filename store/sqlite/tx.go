@@ -173,15 +173,11 @@ func (t *tx) AppendMulti(ctx context.Context, appends ...eventual.AppendRequest)
 	for _, a := range appends {
 		t.touched[a.StreamID] = true // forgotten by the cache unless committed as planned
 	}
-	add := t.w.add
-	if !lookUpFirst {
-		add = t.w.addLookingUpOnConflict
-	}
 	t.w.absent = nil
 	if !t.uncached && len(t.absent) > 0 {
 		t.w.absent = t.absent
 	}
-	err = add(r)
+	err = t.w.addLooking(r, lookUpFirst)
 	for _, a := range appends {
 		delete(t.absent, a.StreamID) // it may exist now
 	}
@@ -243,7 +239,7 @@ func (t *tx) ReadStream(ctx context.Context, streamID string, opts eventual.Read
 	}
 	return func(yield func(eventual.RecordedEvent, error) bool) {
 		for e, err := range seq {
-			if errors.Is(err, eventual.ErrStreamNotFound) && !t.uncached {
+			if errors.Is(err, eventual.ErrStreamNotFound) {
 				if t.absent == nil {
 					t.absent = map[string]bool{}
 				}

@@ -8,6 +8,7 @@ import (
 	"github.com/eventual-go/eventual"
 	catalog "github.com/eventual-go/eventual/examples/shop/catalog/api"
 	"github.com/eventual-go/eventual/examples/shop/reporting/internal/domain"
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/projection"
 )
 
@@ -101,7 +102,7 @@ func (p *catalogProjection) handle(ctx context.Context, tx eventual.Tx, t projec
 	loadedStores := map[string]bool{}
 	loadStores := func(ids []string) error {
 		return chunks(ids, func(part []any) error {
-			rows, err := tx.Query(ctx, "SELECT "+storeColumns+" FROM "+st+" WHERE id IN ("+inList(1, len(part))+")", part...)
+			rows, err := tx.Query(ctx, "SELECT "+storeColumns+" FROM "+st+" WHERE id IN ("+sqltext.Params(1, len(part))+")", part...)
 			if err != nil {
 				return err
 			}
@@ -146,7 +147,7 @@ func (p *catalogProjection) handle(ctx context.Context, tx eventual.Tx, t projec
 	if err := loadStores(storeIDs); err != nil {
 		return err
 	}
-	if err := chunks(productIDs, func(part []any) error { return loadProducts("id IN ("+inList(1, len(part))+")", part) }); err != nil {
+	if err := chunks(productIDs, func(part []any) error { return loadProducts("id IN ("+sqltext.Params(1, len(part))+")", part) }); err != nil {
 		return err
 	}
 	for _, id := range storeIDs {

@@ -15,6 +15,7 @@ import (
 	payments "github.com/eventual-go/eventual/examples/shop/payments/api"
 	"github.com/eventual-go/eventual/examples/shop/reporting/internal/domain"
 	shipping "github.com/eventual-go/eventual/examples/shop/shipping/api"
+	"github.com/eventual-go/eventual/internal/sqltext"
 	"github.com/eventual-go/eventual/projection"
 )
 
@@ -183,7 +184,7 @@ func (p *ordersProjection) handle(ctx context.Context, tx eventual.Tx, t project
 		}
 		err := chunks(regIDs, func(part []any) error {
 			rows, err := tx.Query(ctx, "SELECT id, customer_id, customer_name FROM "+t.Name(TableOrders)+
-				" WHERE customer_id IN ("+inList(1, len(part))+")", part...)
+				" WHERE customer_id IN ("+sqltext.Params(1, len(part))+")", part...)
 			if err != nil {
 				return err
 			}
@@ -228,7 +229,7 @@ func (p *ordersProjection) handle(ctx context.Context, tx eventual.Tx, t project
 // load reads the orders of ids; those not there yet start empty.
 func (p *ordersProjection) load(ctx context.Context, tx eventual.Tx, t projection.Tables, ids []string, orders map[string]*change) error {
 	err := chunks(ids, func(part []any) error {
-		rows, err := tx.Query(ctx, "SELECT "+orderColumns+" FROM "+t.Name(TableOrders)+" WHERE id IN ("+inList(1, len(part))+")", part...)
+		rows, err := tx.Query(ctx, "SELECT "+orderColumns+" FROM "+t.Name(TableOrders)+" WHERE id IN ("+sqltext.Params(1, len(part))+")", part...)
 		if err != nil {
 			return err
 		}
@@ -276,7 +277,7 @@ func (p *ordersProjection) names(ctx context.Context, tx eventual.Tx, t projecti
 	}
 	known := map[string]string{}
 	err := chunks(missing, func(part []any) error {
-		rows, err := tx.Query(ctx, "SELECT id, name FROM "+t.Name(TableCustomers)+" WHERE id IN ("+inList(1, len(part))+")", part...)
+		rows, err := tx.Query(ctx, "SELECT id, name FROM "+t.Name(TableCustomers)+" WHERE id IN ("+sqltext.Params(1, len(part))+")", part...)
 		if err != nil {
 			return err
 		}

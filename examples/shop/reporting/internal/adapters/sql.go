@@ -202,17 +202,18 @@ func buildInsert(k insertKey) string {
 	return b.String()
 }
 
-// inList returns "$next, $next+1, …" for n parameters.
-func inList(next, n int) string { return sqltext.Params(next, n) }
-
-// chunks calls fn with ids in slices of at most 500.
+// chunks calls fn with ids in parts of at most 512, each padded to a
+// power of two by repeating its last ID (sqltext.Padded): the parts are
+// IN lists, where a repeat changes nothing, and a few list lengths keep
+// their statements prepared, where one per count would not.
 func chunks(ids []string, fn func(part []any) error) error {
-	const size = 500
+	const size = 512
 	for start := 0; start < len(ids); start += size {
 		end := min(start+size, len(ids))
-		part := make([]any, 0, end-start)
-		for _, id := range ids[start:end] {
-			part = append(part, id)
+		n := sqltext.Padded(end - start)
+		part := make([]any, 0, n)
+		for i := range n {
+			part = append(part, ids[min(start+i, end-1)])
 		}
 		if err := fn(part); err != nil {
 			return err

@@ -51,3 +51,34 @@ func TestInsertRowsUsesFewStatements(t *testing.T) {
 		t.Fatalf("table holds %d rows (%v), want %d", n, err, total)
 	}
 }
+
+// IN lists come in power-of-two lengths, padded with their last ID, and
+// together name every ID.
+func TestChunksPadInLists(t *testing.T) {
+	for _, n := range []int{1, 3, 4, 600} {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprint("id-", i)
+		}
+		seen := map[any]bool{}
+		var lens []int
+		err := chunks(ids, func(part []any) error {
+			lens = append(lens, len(part))
+			for _, id := range part {
+				seen[id] = true
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lens {
+			if l&(l-1) != 0 || l > 512 {
+				t.Errorf("%d IDs: a part of %d", n, l)
+			}
+		}
+		if len(seen) != n {
+			t.Errorf("%d IDs: %d named (parts %v)", n, len(seen), lens)
+		}
+	}
+}
