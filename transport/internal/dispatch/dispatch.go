@@ -3,12 +3,23 @@
 // in any order. Keys take turns, so a busy key does not starve the others.
 // Add blocks while too many jobs wait, which stops a fetch loop from
 // fetching more than it can handle.
+//
+// Workers outlive their key: one done with a key takes the next waiting
+// one, or waits up to IdleKeep for one before it exits. A goroutine per
+// key would start on a small stack and grow it again for every message
+// (copying it each time: a few per cent of a busy shop's CPU).
 package dispatch
 
 import (
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 )
+
+// IdleKeep is how long a worker with nothing to do waits for a key before
+// it exits.
+const IdleKeep = 2 * time.Second
 
 // Dispatcher runs jobs. Create it with New.
 type Dispatcher struct {
@@ -16,20 +27,23 @@ type Dispatcher struct {
 	space     *sync.Cond // signalled when a queued job starts
 	n         int
 	limit     int
-	running   int
+	running   int // workers with a key
 	queued    int
 	queues    map[string][]func()
 	scheduled map[string]bool // has a running worker or waits in ready
 	ready     []string        // keys waiting for a worker, first come first served
+	idle      []chan string   // workers waiting for a key, the latest last
 	unkeyed   uint64
-	wg        sync.WaitGroup
+	jobs      sync.WaitGroup // jobs added and not yet run
+	keep      time.Duration  // IdleKeep, shorter in tests
+	started   int            // workers started, for tests
 }
 
 // New returns a dispatcher that runs up to n jobs at once (at least 1) and
 // lets Add wait while limit jobs are queued (at least n).
 func New(n, limit int) *Dispatcher {
 	n = max(n, 1)
-	d := &Dispatcher{n: n, limit: max(limit, n), queues: map[string][]func(){}, scheduled: map[string]bool{}}
+	d := &Dispatcher{n: n, limit: max(limit, n), queues: map[string][]func(){}, scheduled: map[string]bool{}, keep: IdleKeep}
 	d.space = sync.NewCond(&d.mu)
 	return d
 }
@@ -45,6 +59,7 @@ func (d *Dispatcher) Add(key string, job func()) {
 		d.unkeyed++
 		key = "\x00" + strconv.FormatUint(d.unkeyed, 36)
 	}
+	d.jobs.Add(1)
 	d.queues[key] = append(d.queues[key], job)
 	d.queued++
 	if !d.scheduled[key] {
@@ -54,52 +69,95 @@ func (d *Dispatcher) Add(key string, job func()) {
 	d.start()
 }
 
-// start starts workers for ready keys while there are free slots; the
-// caller holds mu.
+// start hands ready keys to idle workers, or to new ones, while there are
+// free slots; the caller holds mu.
 func (d *Dispatcher) start() {
 	for d.running < d.n && len(d.ready) > 0 {
 		key := d.ready[0]
 		d.ready = d.ready[1:]
 		d.running++
-		d.wg.Add(1)
+		if k := len(d.idle); k > 0 {
+			c := d.idle[k-1] // the latest: its stack is the likeliest warm
+			d.idle = d.idle[:k-1]
+			c <- key
+			continue
+		}
+		d.started++
 		go d.work(key)
 	}
 }
 
-// work runs the jobs of key; when other keys wait for a slot, it gives its
-// slot up after each job and queues key behind them.
+// work runs the jobs of key, then of the keys it is handed, until it has
+// waited IdleKeep for one in vain.
 func (d *Dispatcher) work(key string) {
-	defer d.wg.Done()
+	var (
+		c     chan string
+		timer *time.Timer
+	)
 	for {
 		d.mu.Lock()
-		jobs := d.queues[key]
-		if len(jobs) == 0 {
+		d.run(key)
+		if c == nil {
+			c = make(chan string, 1)
+			timer = time.NewTimer(d.keep)
+		} else {
+			timer.Reset(d.keep)
+		}
+		d.idle = append(d.idle, c)
+		d.mu.Unlock()
+		select {
+		case key = <-c:
+			timer.Stop()
+		case <-timer.C:
+			d.mu.Lock()
+			if i := slices.Index(d.idle, c); i >= 0 {
+				d.idle = slices.Delete(d.idle, i, i+1)
+				d.mu.Unlock()
+				return
+			}
+			d.mu.Unlock()
+			key = <-c // handed one as the time ran out
+		}
+		if key == "" {
+			return // let go (Wait)
+		}
+	}
+}
+
+// run runs the jobs of key, then of ready keys, until none is ready or the
+// slots are too many (SetN lowered n); then it gives up its slot. After
+// each job, when other keys wait, key queues behind them. The caller holds
+// mu, and holds it again when run returns.
+func (d *Dispatcher) run(key string) {
+	ran := false
+	for {
+		switch {
+		case len(d.queues[key]) == 0:
 			delete(d.queues, key)
 			delete(d.scheduled, key)
-			d.running--
-			d.start()
+		case ran && len(d.ready) > 0 || d.running > d.n:
+			d.ready = append(d.ready, key) // others wait: take turns
+		default:
+			jobs := d.queues[key]
+			job := jobs[0]
+			jobs[0] = nil
+			d.queues[key] = jobs[1:]
+			d.queued--
+			d.space.Signal()
 			d.mu.Unlock()
+			job()
+			d.jobs.Done()
+			d.mu.Lock()
+			ran = true
+			continue
+		}
+		if len(d.ready) == 0 || d.running > d.n {
+			d.running--
 			return
 		}
-		job := jobs[0]
-		jobs[0] = nil
-		d.queues[key] = jobs[1:]
-		d.queued--
-		d.space.Signal()
-		d.mu.Unlock()
-
-		job()
-
-		d.mu.Lock()
-		if len(d.ready) > 0 && len(d.queues[key]) > 0 {
-			// Others wait: take turns.
-			d.ready = append(d.ready, key)
-			d.running--
-			d.start()
-			d.mu.Unlock()
-			return
-		}
-		d.mu.Unlock()
+		key = d.ready[0]
+		d.ready = d.ready[1:]
+		ran = false
 	}
 }
 
@@ -113,8 +171,17 @@ func (d *Dispatcher) SetN(n int) {
 	d.start()
 }
 
-// Wait waits until every job added so far has run.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
+// Wait waits until every job added so far has run, and lets the idle
+// workers go (a later Add starts new ones).
+func (d *Dispatcher) Wait() {
+	d.jobs.Wait()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, c := range d.idle {
+		c <- ""
+	}
+	d.idle = nil
+}
 
 // Members are the members of a consumer group in one process, each with
 // its capacity (its subscription's concurrency) and the messages it is

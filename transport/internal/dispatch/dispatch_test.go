@@ -3,6 +3,7 @@ package dispatch
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,5 +152,100 @@ func TestMembers(t *testing.T) {
 	}
 	if n := s.Remove("b"); n != 1 || s.Capacity() != 1 || fmt.Sprint(s.All()) != "[a]" {
 		t.Errorf("after Remove: %d left, capacity %d, %v", n, s.Capacity(), s.All())
+	}
+}
+
+// A worker done with its key takes the next one, so that a steady stream
+// of messages does not start a goroutine for each.
+func TestWorkersAreReused(t *testing.T) {
+	d := New(4, 100)
+	for i := range 200 {
+		done := make(chan struct{})
+		d.Add(fmt.Sprint(i), func() { close(done) })
+		<-done
+	}
+	for i := range 200 {
+		d.Add(fmt.Sprint(i%7), func() { time.Sleep(10 * time.Microsecond) })
+	}
+	d.Wait()
+	d.mu.Lock()
+	started := d.started
+	d.mu.Unlock()
+	if started > 4 {
+		t.Fatalf("%d workers started for 400 jobs with n=4", started)
+	}
+}
+
+// Idle workers exit after the keep time, and at once on Wait; a later Add
+// starts new ones.
+func TestIdleWorkersExit(t *testing.T) {
+	before := runtime.NumGoroutine()
+	d := New(8, 100)
+	d.keep = 20 * time.Millisecond
+	release := make(chan struct{})
+	for i := range 8 {
+		d.Add(fmt.Sprint(i), func() { <-release })
+	}
+	close(release)
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
+
+	d.mu.Lock()
+	d.keep = time.Hour
+	d.mu.Unlock()
+	for i := range 8 {
+		d.Add(fmt.Sprint(i), func() { time.Sleep(time.Millisecond) })
+	}
+	d.Wait()
+	waitFor(t, func() bool { return runtime.NumGoroutine() <= before })
+
+	ran := make(chan struct{})
+	d.Add("again", func() { close(ran) })
+	<-ran
+	d.Wait()
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d goroutines", runtime.NumGoroutine())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Lowering n takes effect as workers finish a job: the slots above it
+// are given up, and no more than n run after that.
+func TestSetNLower(t *testing.T) {
+	d := New(4, 1000)
+	var running, most atomic.Int64
+	lowered := make(chan struct{})
+	var once sync.Once
+	for i := range 400 {
+		d.Add(fmt.Sprint(i%16), func() {
+			r := running.Add(1)
+			select {
+			case <-lowered:
+				for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+				}
+			default:
+			}
+			time.Sleep(50 * time.Microsecond)
+			running.Add(-1)
+			if i == 40 {
+				once.Do(func() {
+					d.SetN(1)
+					// Jobs running now finish; after that one at a time.
+					for running.Load() > 0 {
+						time.Sleep(10 * time.Microsecond)
+					}
+					close(lowered)
+				})
+			}
+		})
+	}
+	d.Wait()
+	if m := most.Load(); m > 1 {
+		t.Fatalf("%d jobs at once after SetN(1)", m)
 	}
 }
