@@ -129,7 +129,12 @@ func (s *Store) writeTxSync(ctx context.Context, noSync bool, fn func(tx *sql.Tx
 	if err := s.setSync(ctx, noSync); err != nil {
 		return err
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	// The transaction is begun without ctx's cancellation, which
+	// database/sql would watch with a goroutine per transaction and per
+	// query in it (its statements run without it already: SQLite cannot
+	// interrupt one writer's statement without failing the transaction).
+	// A ctx that ends before the commit still rolls the transaction back.
+	tx, err := s.w.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}
@@ -143,6 +148,9 @@ func (s *Store) writeTxSync(ctx context.Context, noSync bool, fn func(tx *sql.Tx
 		}
 	}()
 	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = ctx.Err(); err != nil {
 		return err
 	}
 	return tx.Commit()

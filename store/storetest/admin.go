@@ -189,6 +189,31 @@ func testTransactions(t *testing.T, b Backend) {
 		sub.take(t, 1)
 	})
 
+	t.Run("context cancelled inside", func(t *testing.T) {
+		headBefore := head(t, s)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		err := s.InTx(cctx, func(tx eventual.Tx) error {
+			if _, err := tx.Append(cctx, "tx-cancel", eventual.NoStream, evs("x", 2)...); err != nil {
+				return err
+			}
+			cancel()
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("InTx = %v, want context.Canceled", err)
+		}
+		if _, err := s.StreamInfo(ctx, "tx-cancel"); !errors.Is(err, eventual.ErrStreamNotFound) {
+			t.Fatalf("the cancelled transaction's stream exists: %v", err)
+		}
+		if h := head(t, s); h != headBefore {
+			t.Fatalf("the cancelled transaction moved the head from %d to %d", headBefore, h)
+		}
+		sub.quiet(t)
+		mustAppend(t, s, "tx-cancel", eventual.NoStream, ev("x", 1))
+		sub.take(t, 1)
+	})
+
 	t.Run("store and transaction on one stream", func(t *testing.T) {
 		// The store appends (and may remember the stream's version), a
 		// transaction appends and commits, one appends and rolls back: the
