@@ -22,7 +22,10 @@ const DefaultPageSize = 1000
 // Span is how many events a page of at most n of the positions lo…hi can
 // hold: the capacity to make a page's slice with, so that reading a full
 // page does not grow it again and again, nor a page of a few events
-// reserve room for n.
+// reserve room for n. A range open at the top (hi math.MaxInt64 or more:
+// a follower's next page, which mostly finds a few new events) gets at
+// most OpenSpan: a full page's room for each such read (1,000 events of
+// 224 bytes) was a fifth of the bytes a busy shop allocated.
 func Span(lo, hi uint64, n int) int {
 	if hi < lo || n <= 0 {
 		return 0
@@ -30,8 +33,14 @@ func Span(lo, hi uint64, n int) int {
 	if d := hi - lo; d < uint64(n) {
 		return int(d) + 1
 	}
+	if hi >= math.MaxInt64 {
+		return min(n, OpenSpan)
+	}
 	return n
 }
+
+// OpenSpan is the most room Span gives a page of an open range.
+const OpenSpan = 64
 
 // FetchFunc reads the next page of at most n events. It keeps its own
 // cursor, advancing it past what it returned.
