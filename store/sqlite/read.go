@@ -62,13 +62,29 @@ func (s *Store) readStream(ctx context.Context, q querier, streamID string, opts
 		return st.version, nil
 	}
 	return iterate.Stream(ctx, opts, resolve, func(ctx context.Context, from uint64, n int, backward bool, expect int) ([]eventual.RecordedEvent, error) {
-		query := "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version >= ? ORDER BY version LIMIT ?"
-		if backward {
-			query = "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT ?"
-		}
-		page, err := queryEvents(ctx, q, expect, query, no, from, n)
+		page, err := queryEvents(ctx, q, expect, streamPageSQL(backward), no, from, n)
 		return page, s.wrapErr(ctx, err, "read stream")
 	})
+}
+
+// streamPageSQL reads a page of a stream's events: its stream_no, the
+// version to start at, and the page's size. (LIMIT +?, not LIMIT ?: see
+// limitParam.)
+func streamPageSQL(backward bool) string {
+	if backward {
+		return "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version <= ? ORDER BY version DESC LIMIT +?"
+	}
+	return "SELECT " + eventColumns + " FROM events WHERE stream_no = ? AND version >= ? ORDER BY version LIMIT +?"
+}
+
+// logPageSQL reads a page of the log: the lowest and highest positions,
+// the arguments of where (filterSQL), and the page's size.
+func logPageSQL(where string, backward bool) string {
+	order := " ORDER BY position LIMIT +?"
+	if backward {
+		order = " ORDER BY position DESC LIMIT +?"
+	}
+	return "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + order
 }
 
 // ReadAll implements eventual.Store.
@@ -77,8 +93,7 @@ func (s *Store) ReadAll(ctx context.Context, opts eventual.ReadAllOptions) iter.
 		return iterate.Fail(err)
 	}
 	where, args := filterSQL(opts.Filter)
-	forward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position LIMIT ?"
-	backward := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position DESC LIMIT ?"
+	forward, backward := logPageSQL(where, false), logPageSQL(where, true)
 	bounds := func(ctx context.Context) (uint64, uint64, bool, error) {
 		if onePage(opts) {
 			// One statement reads the whole page, and sees the log as it
@@ -153,7 +168,7 @@ func (s *Store) Subscribe(ctx context.Context, opts eventual.SubscribeOptions) i
 	}
 	s.startWatch()
 	where, args := filterSQL(opts.Filter)
-	query := "SELECT " + eventColumns + " FROM events WHERE position >= ? AND position <= ?" + where + " ORDER BY position LIMIT ?"
+	query := logPageSQL(where, false)
 	// Positions up to a committed head are final: SQLite's single writer
 	// assigns them in commit order.
 	live := iterate.Live(where != "", s.HeadPosition, func(ctx context.Context, from, to uint64, n int) ([]eventual.RecordedEvent, error) {

@@ -15,6 +15,11 @@ func TestRebind(t *testing.T) {
 		{"dollar without digit", "SELECT $a, $1", "SELECT $a, ?1"},
 		{"unterminated string", "SELECT '$1", "SELECT '$1"},
 		{"comment at the end", "SELECT $1 -- $2", "SELECT ?1 -- $2"},
+		{"limit", "SELECT a FROM t WHERE a > $1 ORDER BY a LIMIT $2", "SELECT a FROM t WHERE a > ?1 ORDER BY a LIMIT +?2"},
+		{"limit and offset", "SELECT a FROM t limit\n\t$1 offset $2", "SELECT a FROM t limit\n\t+?1 offset +?2"},
+		{"limit in a subquery", "DELETE FROM t WHERE a IN (SELECT a FROM t WHERE b < $1 LIMIT $2)", "DELETE FROM t WHERE a IN (SELECT a FROM t WHERE b < ?1 LIMIT +?2)"},
+		{"a column named like a keyword", "SELECT a FROM t WHERE my_limit = $1 AND xoffset > $2", "SELECT a FROM t WHERE my_limit = ?1 AND xoffset > ?2"},
+		{"an expression after limit", "SELECT a FROM t LIMIT 2 * $1", "SELECT a FROM t LIMIT 2 * ?1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

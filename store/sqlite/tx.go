@@ -381,6 +381,31 @@ func rebind(query string) string {
 	return rebound.Get(query, rebindQuery)
 }
 
+// limitParam reports whether a parameter written after sql is a LIMIT's
+// or an OFFSET's. SQLite reads an integer bound to "LIMIT ?" when it
+// prepares the statement (3.46 and later), and marks the statement to be
+// prepared again whenever that parameter is bound again: every run of a
+// cached statement would parse and plan it anew (each read of the log's
+// followers did). A unary plus hides the parameter from that and changes
+// nothing else, so rebind writes "LIMIT +?N", and the store's own queries
+// say "LIMIT +?".
+func limitParam(sql string) bool {
+	sql = strings.TrimRight(sql, " \t\r\n")
+	for _, kw := range []string{"LIMIT", "OFFSET"} {
+		if len(sql) < len(kw) || !strings.EqualFold(sql[len(sql)-len(kw):], kw) {
+			continue
+		}
+		if before := sql[:len(sql)-len(kw)]; before == "" || !isIdentByte(before[len(before)-1]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
 // rebindQuery does rebind's work.
 func rebindQuery(query string) string {
 	var b strings.Builder
@@ -416,6 +441,9 @@ func rebindQuery(query string) string {
 			b.WriteString(query[i : i+j+4])
 			i += j + 3
 		case c == '$' && i+1 < len(query) && query[i+1] >= '0' && query[i+1] <= '9':
+			if limitParam(b.String()) {
+				b.WriteByte('+')
+			}
 			b.WriteByte('?')
 		default:
 			b.WriteByte(c)
