@@ -164,55 +164,42 @@ func testTransactions(t *testing.T, b Backend) {
 		}
 	})
 
-	t.Run("rollback", func(t *testing.T) {
-		headBefore := head(t, s)
-		boom := errors.New("boom")
-		err := s.InTx(ctx, func(tx eventual.Tx) error {
-			if _, err := tx.Append(ctx, "tx-c", eventual.NoStream, evs("c", 2)...); err != nil {
-				return err
+	// A transaction whose fn fails, or whose context ends before the
+	// commit, writes nothing; the store goes on normally, and a rolled
+	// back stream can be created again.
+	boom := errors.New("boom")
+	for _, c := range []struct {
+		name, stream string
+		end          func(cancel context.CancelFunc) error // how fn ends
+		want         error
+	}{
+		{"rollback", "tx-c", func(context.CancelFunc) error { return boom }, boom},
+		{"context cancelled inside", "tx-cancel", func(cancel context.CancelFunc) error { cancel(); return nil }, context.Canceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			headBefore := head(t, s)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			err := s.InTx(cctx, func(tx eventual.Tx) error {
+				if _, err := tx.Append(cctx, c.stream, eventual.NoStream, evs("c", 2)...); err != nil {
+					return err
+				}
+				return c.end(cancel)
+			})
+			if !errors.Is(err, c.want) {
+				t.Fatalf("InTx = %v, want %v", err, c.want)
 			}
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("InTx = %v, want fn's error", err)
-		}
-		if _, err := s.StreamInfo(ctx, "tx-c"); !errors.Is(err, eventual.ErrStreamNotFound) {
-			t.Fatalf("rolled back stream exists: %v", err)
-		}
-		if h := head(t, s); h != headBefore {
-			t.Fatalf("rollback moved the head from %d to %d", headBefore, h)
-		}
-		sub.quiet(t)
-		// The store goes on normally, and a rolled back stream can be
-		// created again.
-		mustAppend(t, s, "tx-c", eventual.NoStream, ev("c", 1))
-		sub.take(t, 1)
-	})
-
-	t.Run("context cancelled inside", func(t *testing.T) {
-		headBefore := head(t, s)
-		cctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		err := s.InTx(cctx, func(tx eventual.Tx) error {
-			if _, err := tx.Append(cctx, "tx-cancel", eventual.NoStream, evs("x", 2)...); err != nil {
-				return err
+			if _, err := s.StreamInfo(ctx, c.stream); !errors.Is(err, eventual.ErrStreamNotFound) {
+				t.Fatalf("rolled back stream exists: %v", err)
 			}
-			cancel()
-			return nil
+			if h := head(t, s); h != headBefore {
+				t.Fatalf("rollback moved the head from %d to %d", headBefore, h)
+			}
+			sub.quiet(t)
+			mustAppend(t, s, c.stream, eventual.NoStream, ev("c", 1))
+			sub.take(t, 1)
 		})
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("InTx = %v, want context.Canceled", err)
-		}
-		if _, err := s.StreamInfo(ctx, "tx-cancel"); !errors.Is(err, eventual.ErrStreamNotFound) {
-			t.Fatalf("the cancelled transaction's stream exists: %v", err)
-		}
-		if h := head(t, s); h != headBefore {
-			t.Fatalf("the cancelled transaction moved the head from %d to %d", headBefore, h)
-		}
-		sub.quiet(t)
-		mustAppend(t, s, "tx-cancel", eventual.NoStream, ev("x", 1))
-		sub.take(t, 1)
-	})
+	}
 
 	t.Run("store and transaction on one stream", func(t *testing.T) {
 		// The store appends (and may remember the stream's version), a
