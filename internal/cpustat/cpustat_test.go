@@ -2,6 +2,8 @@ package cpustat
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -33,10 +35,27 @@ func TestSharesFromProcStat(t *testing.T) {
 	}
 }
 
-func TestTakeReadsThisMachine(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("SKIP: runs with GOOS=linux only: /proc/stat, which Take reads, is Linux's")
+// Take reads the aggregate line of the file it is pointed at, and gives
+// a missing sample without one; on Linux it reads this machine's.
+func TestTakeReadsProcStat(t *testing.T) {
+	defer func(p string) { procStat = p }(procStat)
+	dir := t.TempDir()
+	procStat = filepath.Join(dir, "stat")
+	if err := os.WriteFile(procStat, []byte("cpu  160 0 70 880 60 5 5 20 7 0\ncpu0 80 0 35 440 30 2 3 10 3 0\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
+	if s := Take(); s != (Sample{busy: 240, idle: 940, steal: 20, ok: true}) {
+		t.Errorf("Take() = %+v from a stat file", s)
+	}
+	procStat = filepath.Join(dir, "missing")
+	if s := Take(); s.ok {
+		t.Errorf("Take() = %+v with no stat file, want a missing sample", s)
+	}
+
+	if runtime.GOOS != "linux" {
+		return // no /proc/stat to check against: the cases above are the test
+	}
+	procStat = "/proc/stat"
 	s := Take()
 	if !s.ok {
 		t.Fatal("Take could not read /proc/stat on Linux")
