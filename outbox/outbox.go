@@ -151,11 +151,7 @@ func (o *Outbox) Add(ctx context.Context, tx eventual.Tx, msgs ...transport.Mess
 		if err := validate(m); err != nil {
 			return fmt.Errorf("outbox: message %d of %d: %w", i+1, len(msgs), err)
 		}
-		meta, err := encodeMetadata(m.Metadata)
-		if err != nil {
-			return fmt.Errorf("outbox: message %s: %w", m.ID, err)
-		}
-		metas[i] = meta
+		metas[i] = encodeMetadata(m.Metadata)
 	}
 	if err := tx.LockLog(ctx); err != nil {
 		return fmt.Errorf("outbox: lock the log: %w", err)
@@ -292,9 +288,11 @@ type metadataJSON struct {
 	Extra         map[string]string `json:"extra,omitempty"`
 }
 
-func encodeMetadata(m eventual.Metadata) (string, error) {
+// encodeMetadata writes m as the metadata column holds it: the JSON of
+// metadataJSON, "" when m is empty.
+func encodeMetadata(m eventual.Metadata) string {
 	if m.IsZero() {
-		return "", nil
+		return ""
 	}
 	// As json.Marshal(metadataJSON(m)) writes it, without its reflection.
 	b := make([]byte, 1, 128)
@@ -314,7 +312,7 @@ func encodeMetadata(m eventual.Metadata) (string, error) {
 		b = append(b, `"extra":`...)
 		b = flatjson.AppendStringMap(b, m.Extra)
 	}
-	return string(append(b, '}')), nil
+	return string(append(b, '}'))
 }
 
 func decodeMetadata(s string) (eventual.Metadata, error) {

@@ -359,9 +359,7 @@ func (o *Outbox) markSent(ctx context.Context, seqs []int64) (int64, error) {
 			if retain {
 				args = append(args, time.Now().UnixMicro())
 			}
-			for i := range params {
-				args = append(args, chunk[min(i, len(chunk)-1)])
-			}
+			args = sqltext.AppendPadded(args, chunk, params)
 			m, err := tx.Exec(ctx, query, args...)
 			if err != nil {
 				return err

@@ -278,11 +278,7 @@ func selectInstances(ctx context.Context, tx eventual.Tx, columns, name string, 
 	if n <= maxPaddedIDs {
 		n = sqltext.Padded(n)
 	}
-	args := make([]any, 1, n+1)
-	args[0] = name
-	for i := range n {
-		args = append(args, ids[min(i, len(ids)-1)])
-	}
+	args := sqltext.AppendPadded(append(make([]any, 0, n+1), name), ids, n)
 	return tx.Query(ctx, selectStatements.Get(selectKey{columns, n}, buildSelect), args...)
 }
 

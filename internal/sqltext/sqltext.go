@@ -66,6 +66,16 @@ func Padded(n int) int {
 	return p
 }
 
+// AppendPadded appends vals to args as n values, n being at least
+// len(vals) (Padded's size), the last of vals repeated to fill: the
+// arguments of a padded IN list.
+func AppendPadded[T any](args []any, vals []T, n int) []any {
+	for i := range n {
+		args = append(args, vals[min(i, len(vals)-1)])
+	}
+	return args
+}
+
 // Chunk returns how many of n rows the next statement writes: all of them
 // when they are at most exact, else the largest power of two not above n
 // nor most.

@@ -2,6 +2,7 @@ package sqltext
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 )
 
@@ -54,5 +55,12 @@ func TestParams(t *testing.T) {
 		if got := Params(c.first, c.n); got != c.want {
 			t.Errorf("Params(%d, %d) = %q, want %q", c.first, c.n, got, c.want)
 		}
+	}
+}
+
+func TestAppendPadded(t *testing.T) {
+	got := AppendPadded([]any{"name"}, []string{"a", "b", "c"}, Padded(3))
+	if want := []any{"name", "a", "b", "c", "c"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("AppendPadded = %v, want %v", got, want)
 	}
 }

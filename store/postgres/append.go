@@ -203,9 +203,7 @@ func (w *batchWriter) write(ctx context.Context, batch []*groupcommit.Request) (
 	if len(p.Rows) > 0 {
 		var out rows
 		for _, r := range p.Rows {
-			if err := out.add(r, now); err != nil {
-				return false, w.abort(ctx, err)
-			}
+			out.add(r, now)
 		}
 		b.Queue(s.q.insertEvents, out.positions, out.streams, out.versions, out.ids, out.types, out.schemas, out.data,
 			out.corr, out.caus, out.tenant, out.user, out.tpar, out.tsta, out.extra, out.recorded)
@@ -313,7 +311,8 @@ type rows struct {
 	recorded                             []time.Time
 }
 
-func (r *rows) add(row plan.Row, now time.Time) error {
+// add appends row to the columns, recorded at now.
+func (r *rows) add(row plan.Row, now time.Time) {
 	e, m := row.Event, row.Event.Metadata
 	var extra []byte
 	if len(m.Extra) > 0 {
@@ -334,7 +333,6 @@ func (r *rows) add(row plan.Row, now time.Time) error {
 	r.tsta = append(r.tsta, nullable(m.TraceState))
 	r.extra = append(r.extra, extra)
 	r.recorded = append(r.recorded, now)
-	return nil
 }
 
 func nullable(s string) *string {

@@ -143,9 +143,7 @@ func (s *Store) fastCommit(ctx context.Context, batch []*groupcommit.Request) er
 	now := plan.Recorded(s.opts.now(), time.Time{})
 	var out rows
 	for _, r := range p.Rows {
-		if err := out.add(r, now); err != nil {
-			return err
-		}
+		out.add(r, now)
 	}
 	var newIDs []string
 	var newVersions []int64

@@ -129,11 +129,11 @@ func (s *Store) writeTxSync(ctx context.Context, noSync bool, fn func(tx *sql.Tx
 	if err := s.setSync(ctx, noSync); err != nil {
 		return err
 	}
-	// The transaction is begun without ctx's cancellation, which
-	// database/sql would watch with a goroutine per transaction and per
-	// query in it (its statements run without it already: SQLite cannot
-	// interrupt one writer's statement without failing the transaction).
-	// A ctx that ends before the commit still rolls the transaction back.
+	// The transaction is begun without ctx's cancellation: go-sqlite3 runs
+	// a statement under a cancellable context (here BEGIN) in a goroutine
+	// of its own, and the transaction's statements run without it anyway
+	// (tx.Exec). A ctx that ends before the commit still rolls the
+	// transaction back.
 	tx, err := s.w.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
@@ -535,11 +535,12 @@ func nullable(s string) any {
 	return s
 }
 
-func encodeExtra(extra map[string]string) (any, error) {
+// encodeExtra stores metadata's Extra as its JSON object, NULL when empty.
+func encodeExtra(extra map[string]string) any {
 	if len(extra) == 0 {
-		return nil, nil
+		return nil
 	}
-	return string(flatjson.MarshalStringMap(extra)), nil
+	return string(flatjson.MarshalStringMap(extra))
 }
 
 // GroupCommitStats implements eventual.GroupCommitReporter: the group

@@ -70,23 +70,19 @@ type rowArgs [numOptional]any
 
 // optionalArgs returns r's optional column values as bound, and which of
 // them are their column's literal.
-func optionalArgs(r *plan.Row) (a rowArgs, literal uint16, err error) {
+func optionalArgs(r *plan.Row) (a rowArgs, literal uint16) {
 	m := &r.Event.Metadata
-	extra, err := encodeExtra(m.Extra)
-	if err != nil {
-		return rowArgs{}, 0, err
-	}
 	a[colSchemaVersion] = int64(r.Event.SchemaVersion)
 	a[colCorrelation], a[colCausation] = nullable(m.CorrelationID), nullable(m.CausationID)
 	a[colTenant], a[colUser] = nullable(m.TenantID), nullable(m.UserID)
 	a[colTraceParent], a[colTraceState] = nullable(m.TraceParent), nullable(m.TraceState)
-	a[colExtra] = extra
+	a[colExtra] = encodeExtra(m.Extra)
 	for col, v := range a {
 		if v == nil || col == colSchemaVersion && r.Event.SchemaVersion == 0 {
 			literal |= 1 << col
 		}
 	}
-	return a, literal, nil
+	return a, literal
 }
 
 // insertStatements holds the statement text of each shape in use.
@@ -158,10 +154,7 @@ func (w *writer) insertEvents(rows []plan.Row) error {
 		opt := w.opt[:n]
 		sh := insertShape{rows: n, literal: 1<<numOptional - 1, consecutive: true}
 		for i := range chunk {
-			a, literal, err := optionalArgs(&chunk[i])
-			if err != nil {
-				return err
-			}
+			a, literal := optionalArgs(&chunk[i])
 			opt[i] = a
 			sh.literal &= literal
 			if i > 0 && chunk[i].Position != chunk[i-1].Position+1 {

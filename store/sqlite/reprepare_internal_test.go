@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/eventual-go/eventual"
@@ -14,12 +13,8 @@ import (
 // an integer bound to its "LIMIT ?" changes hands (limitParam).
 func TestPagedQueriesAreNotPreparedAgain(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "events.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
+	path := s.Path()
 	for range 20 {
 		if _, err := s.Append(ctx, "s", eventual.Any, eventual.EventData{Type: "a"}); err != nil {
 			t.Fatal(err)

@@ -211,10 +211,7 @@ func chunks(ids []string, fn func(part []any) error) error {
 	for start := 0; start < len(ids); start += size {
 		end := min(start+size, len(ids))
 		n := sqltext.Padded(end - start)
-		part := make([]any, 0, n)
-		for i := range n {
-			part = append(part, ids[min(start+i, end-1)])
-		}
+		part := sqltext.AppendPadded(make([]any, 0, n), ids[start:end], n)
 		if err := fn(part); err != nil {
 			return err
 		}
