@@ -146,8 +146,11 @@ func (d *Dispatcher) run(key string) {
 			d.space.Signal()
 			d.mu.Unlock()
 			job()
-			d.jobs.Done()
+			// Done under mu: once Wait sees the last job done and takes
+			// mu, this worker is idle (or busy with a new job), not on
+			// its way, so Wait lets it go.
 			d.mu.Lock()
+			d.jobs.Done()
 			ran = true
 			continue
 		}
