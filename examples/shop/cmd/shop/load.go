@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 
@@ -29,6 +30,9 @@ Start the shop first (go run ./examples/shop/cmd/shop), then:
   go run ./examples/shop/cmd/shop load --rate 500 --duration 60s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if err := checkLoadFlags(o); err != nil {
+				return err
+			}
 			o.Progress = cmd.OutOrStdout()
 			if cpuProfile != "" {
 				stop, perr := cpuprofile.Start(cpuProfile)
@@ -64,4 +68,43 @@ Start the shop first (go run ./examples/shop/cmd/shop), then:
 	f.StringVar(&jsonOut, "json", "", "also write the summary as JSON to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file (read it with go tool pprof): it shares the machine with the shop")
 	return cmd
+}
+
+// maxLoadRate is the most orders a second load accepts: far beyond what
+// one shop serves, and a send interval still well above a nanosecond.
+const maxLoadRate = 1_000_000
+
+// checkLoadFlags refuses values the generator would otherwise replace
+// with its defaults or misread: a run must not quietly do something else
+// than the command line says.
+func checkLoadFlags(o loadgen.Options) error {
+	var errs []error
+	bad := func(flag string, v any, want string) {
+		errs = append(errs, fmt.Errorf("--%s %v: want %s", flag, v, want))
+	}
+	if o.Rate <= 0 || o.Rate > maxLoadRate {
+		bad("rate", o.Rate, fmt.Sprintf("1 to %d orders a second", maxLoadRate))
+	}
+	if o.Duration <= 0 {
+		bad("duration", o.Duration, "a positive duration, like 30s")
+	}
+	if o.Drain <= 0 {
+		bad("drain", o.Drain, "a positive duration")
+	}
+	if o.Customers <= 0 {
+		bad("customers", o.Customers, "at least 1")
+	}
+	if o.Products <= 0 {
+		bad("products", o.Products, "at least 1")
+	}
+	if o.MaxInFlight <= 0 {
+		bad("max-in-flight", o.MaxInFlight, "at least 1")
+	}
+	if o.Token == "" {
+		bad("token", `""`, "a payment token, like tok_visa")
+	}
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("url", fmt.Sprintf("%q", o.BaseURL), "an http:// or https:// URL, like http://127.0.0.1:8080")
+	}
+	return errors.Join(errs...)
 }
