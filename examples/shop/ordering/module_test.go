@@ -570,6 +570,12 @@ func TestAdmissionBoundsPendingOrders(t *testing.T) {
 	if p := problem(t, h, "POST", "/api/orders", body, 503); !strings.Contains(p.Detail, "2 orders") {
 		t.Errorf("over the limit: %+v", p)
 	}
+	// Refused before anything else: a body that is not even JSON, under an
+	// Idempotency-Key, gets the 503 (not a 400), and the key stays free.
+	refused := rawPost(t, h, "/api/orders", "{not json", "over-the-limit")
+	if refused.StatusCode != 503 || refused.Header.Get("Retry-After") == "" {
+		t.Errorf("a malformed order over the limit: %d, Retry-After %q; want 503 with Retry-After", refused.StatusCode, refused.Header.Get("Retry-After"))
+	}
 	resp, err := http.Get(h.Base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -585,9 +591,30 @@ func TestAdmissionBoundsPendingOrders(t *testing.T) {
 	problem(t, h, "POST", "/api/baskets/"+bk.ID+"/checkout", map[string]any{"shipping_address": paris, "payment_token": "tok_visa"}, 503)
 
 	h.Request(api.SubjectConfirmOrder, api.TypeConfirmOrder, a.ID, api.ConfirmOrder{OrderID: a.ID, TrackingNumber: "TRK-1"})
+	if ok := rawPost(t, h, "/api/orders", "{not json", "over-the-limit"); ok.StatusCode != 400 {
+		t.Errorf("the key refused over the limit, used again within it: %d, want the 400 of its malformed body", ok.StatusCode)
+	}
 	var c order
 	h.Post("/api/orders", body, &c, 201)
 	problem(t, h, "POST", "/api/orders", body, 503)
 	h.Request(api.SubjectRejectOrder, api.TypeRejectOrder, b.ID, api.RejectOrder{OrderID: b.ID, Reason: "declined"})
 	h.Post("/api/baskets/"+bk.ID+"/checkout", map[string]any{"shipping_address": paris, "payment_token": "tok_visa"}, &c, 201)
+}
+
+// rawPost posts body as it is, under an Idempotency-Key.
+func rawPost(t *testing.T, h *platformtest.Harness, path, body, key string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", h.Base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(platform.IdempotencyHeader, key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }

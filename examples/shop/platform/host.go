@@ -355,7 +355,7 @@ func (h *Host) serve(router *Router, metrics *Metrics, idem *Idempotency) (*http
 		return nil, nil, fmt.Errorf("OpenAPI document: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", metrics.Middleware(idem.Middleware(router)))
+	mux.Handle("/api/", metrics.Middleware(router.Admission(idem.Middleware(router))))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)

@@ -26,6 +26,8 @@ type Router struct {
 	mux *http.ServeMux
 	log *slog.Logger
 
+	admits map[string]func() error // the Admit checks, by pattern
+
 	mu      sync.Mutex
 	spec    *openapi3.Reflector
 	specErr error
@@ -38,7 +40,7 @@ func NewRouter(log *slog.Logger) *Router {
 	ref.Spec = &openapi3.Spec{Openapi: "3.0.3"}
 	ref.Spec.Info.WithTitle("Eventual shop API").WithVersion("1.0.0").
 		WithDescription("Order fulfillment: customers, catalog, inventory, ordering, payments, shipping, notifications, reporting.")
-	return &Router{mux: http.NewServeMux(), log: log, spec: ref}
+	return &Router{mux: http.NewServeMux(), log: log, spec: ref, admits: map[string]func() error{}}
 }
 
 // Endpoint describes an operation of the API.
@@ -54,6 +56,16 @@ type Endpoint struct {
 	// Errors lists the error statuses it may answer with, described as
 	// problem+json (400 is added for endpoints with input).
 	Errors []int
+	// Admit, if set, runs before anything else is done for a request
+	// (Router.Admission: before its body is read and its Idempotency-Key
+	// looked up): a cheap check, like a bound on the work in progress,
+	// whose error answers at once (ErrUnavailable: 503 with Retry-After).
+	// A shop past its capacity then refuses the excess for little more than
+	// reading its headers, and keeps its CPU for the requests it took. A
+	// refused request has done nothing: its client retries it with the same
+	// key. The handler must still check what it relies on: Admit is a fast
+	// path, taken only by requests that pass through Admission.
+	Admit func() error
 }
 
 // Empty is the request or response of an endpoint without one.
@@ -76,6 +88,11 @@ func Handle[Req, Resp any](r *Router, e Endpoint, fn func(ctx context.Context, r
 		}
 	}
 	r.document(e, new(Req), new(Resp))
+	if e.Admit != nil {
+		r.mu.Lock()
+		r.admits[e.Method+" "+e.Path] = e.Admit
+		r.mu.Unlock()
+	}
 	r.HandleHTTP(e.Method+" "+e.Path, http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		var req Req
 		if err := bind(hr, &req); err != nil {
@@ -133,6 +150,35 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // ServeHTTP serves the endpoints and /openapi.json.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mux.ServeHTTP(w, req)
+}
+
+// Admission returns next behind the Admit checks of r's endpoints: a
+// request to an endpoint with one is refused with its error, or passed
+// on. Endpoints registered afterwards are not checked: call it once every
+// module has registered its routes.
+func (r *Router) Admission(next http.Handler) http.Handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.admits) == 0 {
+		return next
+	}
+	mux := http.NewServeMux()
+	for pattern, admit := range r.admits {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if err := admit(); err != nil {
+				WriteError(w, req, r.log, err)
+				return
+			}
+			next.ServeHTTP(w, req)
+		}))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if h, pattern := mux.Handler(req); pattern != "" {
+			h.ServeHTTP(w, req)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // OpenAPI returns the OpenAPI document as JSON. Errors: a description

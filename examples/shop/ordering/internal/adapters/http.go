@@ -232,7 +232,8 @@ func Routes(r *platform.Router, a *app.App) {
 			return basketOr(a.RemoveItem(ctx, req.ID, req.ProductID, req.Quantity))
 		})
 	platform.Handle(r, platform.Endpoint{Method: "POST", Path: "/api/baskets/{id}/checkout",
-		Summary: "Check a basket out: it becomes an order, placed (503 with Retry-After when too many orders are being fulfilled)", Tag: tag, Status: 201, Errors: []int{404, 409, 422, 503}},
+		Summary: "Check a basket out: it becomes an order, placed (503 with Retry-After when too many orders are being fulfilled)", Tag: tag, Status: 201, Errors: []int{404, 409, 422, 503},
+		Admit: a.Admit},
 		func(ctx context.Context, req CheckoutRequest) (Order, error) {
 			return orderOr(a.Checkout(ctx, req.ID, newID(), app.Payment{ShippingAddress: req.ShippingAddress,
 				PaymentToken: req.PaymentToken, DiscountCode: req.DiscountCode}))
@@ -242,7 +243,8 @@ func Routes(r *platform.Router, a *app.App) {
 			return basketOr(a.CancelBasket(ctx, req.ID))
 		})
 
-	platform.Handle(r, platform.Endpoint{Method: "POST", Path: "/api/orders", Summary: "Place an order in one call (503 with Retry-After when too many orders are being fulfilled)", Tag: tag, Status: 201, Errors: []int{422, 503}},
+	platform.Handle(r, platform.Endpoint{Method: "POST", Path: "/api/orders", Summary: "Place an order in one call (503 with Retry-After when too many orders are being fulfilled)", Tag: tag, Status: 201, Errors: []int{422, 503},
+		Admit: a.Admit},
 		func(ctx context.Context, req PlaceOrderRequest) (Order, error) {
 			lines := make([]app.Wanted, len(req.Lines))
 			for i, l := range req.Lines {

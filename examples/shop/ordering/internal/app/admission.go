@@ -76,3 +76,9 @@ func (a *admission) count() int {
 // Pending returns how many orders placed by this process are being
 // fulfilled.
 func (a *App) Pending() int { return a.admission.count() }
+
+// Admit fails with platform.ErrUnavailable while as many orders as the
+// limit are being fulfilled: the API checks it before it reads a request
+// to place an order (platform.Endpoint.Admit), so that an overloaded shop
+// refuses the excess cheaply. Placing an order checks again.
+func (a *App) Admit() error { return a.admission.admit() }

@@ -1,0 +1,90 @@
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/eventual-go/eventual/examples/shop/platform"
+)
+
+// Admission runs an endpoint's Admit before the handlers behind it (the
+// idempotency middleware, the body's decoding): a refused request reaches
+// none of them.
+func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
+	r := platform.NewRouter(slog.New(slog.DiscardHandler))
+	full := true
+	admit := func() error {
+		if full {
+			return fmt.Errorf("%w: full", platform.ErrUnavailable)
+		}
+		return nil
+	}
+	type body struct {
+		N int `json:"n"`
+	}
+	type thing struct {
+		ID string `path:"id"`
+		N  int    `json:"n"`
+	}
+	echo := func(_ context.Context, b body) (body, error) { return b, nil }
+	platform.Handle(r, platform.Endpoint{Method: "POST", Path: "/api/things/{id}", Status: 201, Admit: admit},
+		func(_ context.Context, b thing) (body, error) { return body{N: b.N}, nil })
+	platform.Handle(r, platform.Endpoint{Method: "POST", Path: "/api/other"}, echo)
+	platform.Handle(r, platform.Endpoint{Method: "GET", Path: "/api/things/{id}"}, func(context.Context, platform.Empty) (body, error) {
+		return body{N: 7}, nil
+	})
+	var reached []string
+	h := r.Admission(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		reached = append(reached, req.Method+" "+req.URL.Path)
+		r.ServeHTTP(w, req)
+	}))
+	do := func(method, path, payload string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, path, strings.NewReader(payload)))
+		return w
+	}
+
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		reached            bool
+	}{
+		{"POST", "/api/things/1", `{"n":1}`, 503, false},
+		{"POST", "/api/things/1", `{not json`, 503, false}, // refused before the body is read
+		{"POST", "/api/other", `{"n":2}`, 200, true},        // no Admit
+		{"GET", "/api/things/1", ``, 200, true},             // same path, another method
+		{"POST", "/api/nowhere", `{}`, 404, true},
+	} {
+		reached = nil
+		w := do(c.method, c.path, c.body)
+		if w.Code != c.status || (len(reached) == 1) != c.reached {
+			t.Errorf("%s %s while full: %d, reached the rest %v; want %d, %v", c.method, c.path, w.Code, reached, c.status, c.reached)
+		}
+		if w.Code == 503 && w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s %s: 503 without Retry-After", c.method, c.path)
+		}
+	}
+
+	full = false
+	reached = nil
+	if w := do("POST", "/api/things/1", `{"n":3}`); w.Code != 201 || len(reached) != 1 || !strings.Contains(w.Body.String(), `"n":3`) {
+		t.Errorf("admitted: %d %q, reached %v", w.Code, w.Body.String(), reached)
+	}
+}
+
+// A router without Admit checks hands the request straight on.
+func TestAdmissionWithoutChecksIsTheHandlerItself(t *testing.T) {
+	r := platform.NewRouter(slog.New(slog.DiscardHandler))
+	if _, same := r.Admission(plain{}).(plain); !same {
+		t.Errorf("Admission with no checks wrapped the handler")
+	}
+}
+
+type plain struct{}
+
+func (plain) ServeHTTP(http.ResponseWriter, *http.Request) {}
