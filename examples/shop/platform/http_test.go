@@ -56,8 +56,8 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 	}{
 		{"POST", "/api/things/1", `{"n":1}`, 503, false},
 		{"POST", "/api/things/1", `{not json`, 503, false}, // refused before the body is read
-		{"POST", "/api/other", `{"n":2}`, 200, true},        // no Admit
-		{"GET", "/api/things/1", ``, 200, true},             // same path, another method
+		{"POST", "/api/other", `{"n":2}`, 200, true},       // no Admit
+		{"GET", "/api/things/1", ``, 200, true},            // same path, another method
 		{"POST", "/api/nowhere", `{}`, 404, true},
 	} {
 		reached = nil
