@@ -174,6 +174,7 @@ func (r *Router) Admission(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if h, pattern := mux.Handler(req); pattern != "" {
+			req.Pattern = pattern // the route of a refusal too, for the metrics
 			h.ServeHTTP(w, req)
 			return
 		}

@@ -43,9 +43,12 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 		reached = append(reached, req.Method+" "+req.URL.Path)
 		r.ServeHTTP(w, req)
 	}))
+	var pattern string // as the metrics middleware, outside, reads it
 	do := func(method, path, payload string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(method, path, strings.NewReader(payload)))
+		req := httptest.NewRequest(method, path, strings.NewReader(payload))
+		h.ServeHTTP(w, req)
+		pattern = req.Pattern
 		return w
 	}
 
@@ -67,6 +70,9 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 		}
 		if w.Code == 503 && w.Header().Get("Retry-After") == "" {
 			t.Errorf("%s %s: 503 without Retry-After", c.method, c.path)
+		}
+		if want := c.method + " /api/things/{id}"; w.Code == 503 && pattern != want {
+			t.Errorf("%s %s refused as route %q, want %q", c.method, c.path, pattern, want)
 		}
 	}
 
