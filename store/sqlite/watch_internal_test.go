@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,12 +13,7 @@ import (
 // spell.
 func TestWatcherSlowsDownWhileTheDatabaseIsQuiet(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "events.db")
-	s, err := Open(ctx, path, WithPollInterval(5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, WithPollInterval(5*time.Millisecond))
 	s.Appended() // starts the watcher
 	time.Sleep(100 * time.Millisecond)
 	before := s.polls.Load()
@@ -30,7 +24,7 @@ func TestWatcherSlowsDownWhileTheDatabaseIsQuiet(t *testing.T) {
 		t.Errorf("%d checks in a quiet second, want the watcher to slow down", n)
 	}
 
-	other, err := Open(ctx, path)
+	other, err := Open(ctx, s.Path())
 	if err != nil {
 		t.Fatal(err)
 	}
