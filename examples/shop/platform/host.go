@@ -190,7 +190,6 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		return err
 	}
 	metrics := NewMetrics()
-	router := NewRouter(h.log)
 	platformStore, err := h.openStore(ctx, "platform")
 	if err != nil {
 		return err
@@ -201,6 +200,7 @@ func (h *Host) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	router := NewRouter(h.log, idem.Middleware)
 	var runners []*projection.Runner
 	for _, m := range h.modules {
 		var s *Services
@@ -238,7 +238,7 @@ func (h *Host) Run(ctx context.Context) (err error) {
 		}
 	})
 
-	srv, ln, err := h.serve(router, metrics, idem)
+	srv, ln, err := h.serve(router, metrics)
 	if err != nil {
 		return err
 	}
@@ -349,13 +349,13 @@ func (h *Host) openTransport() (transport.Transport, error) {
 }
 
 // serve starts the HTTP server.
-func (h *Host) serve(router *Router, metrics *Metrics, idem *Idempotency) (*http.Server, net.Listener, error) {
+func (h *Host) serve(router *Router, metrics *Metrics) (*http.Server, net.Listener, error) {
 	doc, err := router.OpenAPI()
 	if err != nil {
 		return nil, nil, fmt.Errorf("OpenAPI document: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", metrics.Middleware(router.Admission(idem.Middleware(router))))
+	mux.Handle("/api/", metrics.Middleware(router))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(doc)

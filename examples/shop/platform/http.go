@@ -23,10 +23,9 @@ const MaxBodyBytes = 1 << 20
 // Router holds the API's endpoints: each registered with its handler and
 // described in the OpenAPI document served at /openapi.json.
 type Router struct {
-	mux *http.ServeMux
-	log *slog.Logger
-
-	admits map[string]func() error // the Admit checks, by pattern
+	mux   *http.ServeMux
+	log   *slog.Logger
+	posts []func(http.Handler) http.Handler // what every POST runs behind
 
 	mu      sync.Mutex
 	spec    *openapi3.Reflector
@@ -34,13 +33,16 @@ type Router struct {
 	routes  []string
 }
 
-// NewRouter returns an empty router.
-func NewRouter(log *slog.Logger) *Router {
+// NewRouter returns an empty router. Every POST endpoint registered on it
+// runs behind posts, the first outermost (the host's: the Idempotency
+// middleware), and behind those its Endpoint.Admit check, so that a
+// request is routed once and refused before any of them.
+func NewRouter(log *slog.Logger, posts ...func(http.Handler) http.Handler) *Router {
 	ref := openapi3.NewReflector()
 	ref.Spec = &openapi3.Spec{Openapi: "3.0.3"}
 	ref.Spec.Info.WithTitle("Eventual shop API").WithVersion("1.0.0").
 		WithDescription("Order fulfillment: customers, catalog, inventory, ordering, payments, shipping, notifications, reporting.")
-	return &Router{mux: http.NewServeMux(), log: log, spec: ref, admits: map[string]func() error{}}
+	return &Router{mux: http.NewServeMux(), log: log, posts: posts, spec: ref}
 }
 
 // Endpoint describes an operation of the API.
@@ -57,14 +59,14 @@ type Endpoint struct {
 	// problem+json (400 is added for endpoints with input).
 	Errors []int
 	// Admit, if set, runs before anything else is done for a request
-	// (Router.Admission: before its body is read and its Idempotency-Key
-	// looked up): a cheap check, like a bound on the work in progress,
+	// once it is routed (before its body is read and its Idempotency-Key
+	// looked up: NewRouter's posts): a cheap check, like a bound on the work in progress,
 	// whose error answers at once (ErrUnavailable: 503 with Retry-After).
 	// A shop past its capacity then refuses the excess for little more than
 	// reading its headers, and keeps its CPU for the requests it took. A
 	// refused request has done nothing: its client retries it with the same
 	// key. The handler must still check what it relies on: Admit is a fast
-	// path, taken only by requests that pass through Admission.
+	// path for the API, not the use case's guard.
 	Admit func() error
 }
 
@@ -88,12 +90,7 @@ func Handle[Req, Resp any](r *Router, e Endpoint, fn func(ctx context.Context, r
 		}
 	}
 	r.document(e, new(Req), new(Resp))
-	if e.Admit != nil {
-		r.mu.Lock()
-		r.admits[e.Method+" "+e.Path] = e.Admit
-		r.mu.Unlock()
-	}
-	r.HandleHTTP(e.Method+" "+e.Path, http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+	r.handle(e.Method+" "+e.Path, e.Admit, http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		var req Req
 		if err := bind(hr, &req); err != nil {
 			WriteError(w, hr, r.log, err)
@@ -120,7 +117,26 @@ func Handle[Req, Resp any](r *Router, e Endpoint, fn func(ctx context.Context, r
 
 // HandleHTTP registers a plain handler for a net/http pattern, without
 // documentation (for streams and the like; describe them with Document).
-func (r *Router) HandleHTTP(pattern string, h http.Handler) {
+func (r *Router) HandleHTTP(pattern string, h http.Handler) { r.handle(pattern, nil, h) }
+
+// handle registers h for pattern: a POST behind r's posts, then admit
+// (if any) in front of everything.
+func (r *Router) handle(pattern string, admit func() error, h http.Handler) {
+	if strings.HasPrefix(pattern, http.MethodPost+" ") {
+		for i := len(r.posts) - 1; i >= 0; i-- {
+			h = r.posts[i](h)
+		}
+	}
+	if admit != nil {
+		next := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if err := admit(); err != nil {
+				WriteError(w, req, r.log, err)
+				return
+			}
+			next.ServeHTTP(w, req)
+		})
+	}
 	r.mu.Lock()
 	r.routes = append(r.routes, pattern)
 	r.mu.Unlock()
@@ -150,36 +166,6 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // ServeHTTP serves the endpoints and /openapi.json.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mux.ServeHTTP(w, req)
-}
-
-// Admission returns next behind the Admit checks of r's endpoints: a
-// request to an endpoint with one is refused with its error, or passed
-// on. Endpoints registered afterwards are not checked: call it once every
-// module has registered its routes.
-func (r *Router) Admission(next http.Handler) http.Handler {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.admits) == 0 {
-		return next
-	}
-	mux := http.NewServeMux()
-	for pattern, admit := range r.admits {
-		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-			if err := admit(); err != nil {
-				WriteError(w, req, r.log, err)
-				return
-			}
-			next.ServeHTTP(w, req)
-		}))
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if h, pattern := mux.Handler(req); pattern != "" {
-			req.Pattern = pattern // the route of a refusal too, for the metrics
-			h.ServeHTTP(w, req)
-			return
-		}
-		next.ServeHTTP(w, req)
-	})
 }
 
 // OpenAPI returns the OpenAPI document as JSON. Errors: a description

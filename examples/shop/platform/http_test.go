@@ -12,11 +12,17 @@ import (
 	"github.com/eventual-go/eventual/examples/shop/platform"
 )
 
-// Admission runs an endpoint's Admit before the handlers behind it (the
-// idempotency middleware, the body's decoding): a refused request reaches
-// none of them.
+// An endpoint's Admit runs before what every POST runs behind (the
+// idempotency middleware) and before the body's decoding: a refused
+// request reaches none of them.
 func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
-	r := platform.NewRouter(slog.New(slog.DiscardHandler))
+	var reached []string
+	r := platform.NewRouter(slog.New(slog.DiscardHandler), func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			reached = append(reached, req.Method+" "+req.URL.Path)
+			next.ServeHTTP(w, req)
+		})
+	})
 	full := true
 	admit := func() error {
 		if full {
@@ -38,16 +44,11 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 	platform.Handle(r, platform.Endpoint{Method: "GET", Path: "/api/things/{id}"}, func(context.Context, platform.Empty) (body, error) {
 		return body{N: 7}, nil
 	})
-	var reached []string
-	h := r.Admission(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		reached = append(reached, req.Method+" "+req.URL.Path)
-		r.ServeHTTP(w, req)
-	}))
 	var pattern string // as the metrics middleware, outside, reads it
 	do := func(method, path, payload string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest(method, path, strings.NewReader(payload))
-		h.ServeHTTP(w, req)
+		r.ServeHTTP(w, req)
 		pattern = req.Pattern
 		return w
 	}
@@ -60,8 +61,8 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 		{"POST", "/api/things/1", `{"n":1}`, 503, false},
 		{"POST", "/api/things/1", `{not json`, 503, false}, // refused before the body is read
 		{"POST", "/api/other", `{"n":2}`, 200, true},       // no Admit
-		{"GET", "/api/things/1", ``, 200, true},            // same path, another method
-		{"POST", "/api/nowhere", `{}`, 404, true},
+		{"GET", "/api/things/1", ``, 200, false},           // same path, another method: no POST
+		{"POST", "/api/nowhere", `{}`, 404, false},
 	} {
 		reached = nil
 		w := do(c.method, c.path, c.body)
@@ -83,14 +84,29 @@ func TestAdmissionRefusesBeforeWhatItWraps(t *testing.T) {
 	}
 }
 
-// A router without Admit checks hands the request straight on.
-func TestAdmissionWithoutChecksIsTheHandlerItself(t *testing.T) {
-	r := platform.NewRouter(slog.New(slog.DiscardHandler))
-	if _, same := r.Admission(plain{}).(plain); !same {
-		t.Errorf("Admission with no checks wrapped the handler")
+// Every POST runs behind the router's posts, the first outermost; other
+// methods behind none.
+func TestRouterPostsWrapPostsInOrder(t *testing.T) {
+	var seen []string
+	mw := func(name string) func(http.Handler) http.Handler {
+		return func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				seen = append(seen, name)
+				next.ServeHTTP(w, req)
+			})
+		}
+	}
+	r := platform.NewRouter(slog.New(slog.DiscardHandler), mw("outer"), mw("inner"))
+	r.HandleHTTP("POST /api/x", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { seen = append(seen, "handler") }))
+	r.HandleHTTP("GET /api/x", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { seen = append(seen, "handler") }))
+	for _, c := range []struct {
+		method string
+		want   string
+	}{{"POST", "outer inner handler"}, {"GET", "handler"}} {
+		seen = nil
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(c.method, "/api/x", nil))
+		if got := strings.Join(seen, " "); got != c.want {
+			t.Errorf("%s: ran %q, want %q", c.method, got, c.want)
+		}
 	}
 }
-
-type plain struct{}
-
-func (plain) ServeHTTP(http.ResponseWriter, *http.Request) {}
